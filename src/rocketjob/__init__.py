@@ -1,0 +1,36 @@
+"""rocketjob: background and batch jobs, with Mission Control to watch and steer them."""
+
+from __future__ import annotations
+
+from rocketjob.config import configure, database_url
+from rocketjob.errors import (
+    ConfigurationError,
+    DatabaseUnavailable,
+    InvalidTransition,
+    JobNotFound,
+    RocketJobError,
+    SchemaOutOfDate,
+    ValidationError,
+)
+from rocketjob.jobs import Job
+from rocketjob.records import HistoryEntry, JobException, JobPage
+from rocketjob.states import Action, State, SubState
+
+__all__ = [
+    "Action",
+    "ConfigurationError",
+    "DatabaseUnavailable",
+    "HistoryEntry",
+    "InvalidTransition",
+    "Job",
+    "JobException",
+    "JobNotFound",
+    "JobPage",
+    "RocketJobError",
+    "SchemaOutOfDate",
+    "State",
+    "SubState",
+    "ValidationError",
+    "configure",
+    "database_url",
+]

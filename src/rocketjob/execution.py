@@ -1,0 +1,136 @@
+"""Running one claimed job's perform() and recording what came of it."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+
+from rocketjob.config import get_store
+from rocketjob.errors import InvalidTransition
+from rocketjob.jobs import Job, JobInterrupted, process_name
+from rocketjob.records import JobException
+from rocketjob.states import Action, State, refusal
+from rocketjob.store import Claim, Finished, Row
+
+log = logging.getLogger("rocketjob.job")
+
+
+class Result(StrEnum):
+    COMPLETED = "completed"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"  # an operator paused, aborted or failed it meanwhile
+
+
+@dataclass(frozen=True)
+class Outcome:
+    job: Job
+    claim: Claim
+    result: Result
+    seconds: float
+    exception: JobException | None = None
+    error: Exception | None = None
+
+
+def load_claimed(row: Row) -> tuple[Job, Claim]:
+    job = Job.from_row(row)
+    claim = Claim(int(row["id"]), int(row["lease"]))
+    job._claim = claim
+    return job, claim
+
+
+def perform_claimed(job: Job, claim: Claim, worker_name: str) -> Outcome:
+    """Runs perform() of a job this worker holds; records nothing."""
+    started = time.monotonic()
+    try:
+        if job.load_error:
+            raise UnrunnableJob(job.load_error)
+        job.perform()
+    except JobInterrupted as stop:
+        return Outcome(
+            job,
+            claim,
+            Result.INTERRUPTED,
+            time.monotonic() - started,
+            JobException("rocketjob.JobInterrupted", str(stop)),
+        )
+    except Exception as error:
+        seconds = time.monotonic() - started
+        exception = JobException.from_exception(error, worker_name)
+        if isinstance(error, UnrunnableJob):
+            exception = JobException("rocketjob.UnrunnableJob", str(error), [], worker_name)
+        return Outcome(job, claim, Result.FAILED, seconds, exception, error)
+    finally:
+        job._claim = None
+    return Outcome(job, claim, Result.COMPLETED, time.monotonic() - started)
+
+
+class UnrunnableJob(Exception):
+    """The job's class is not known to this process, or its stored fields no longer fit."""
+
+
+def log_outcome(outcome: Outcome) -> None:
+    job = outcome.job
+    ms = outcome.seconds * 1000
+    if outcome.result is Result.FAILED and outcome.exception:
+        log.warning(
+            "job %s %s failed after %.1f ms: %s: %s",
+            job.id,
+            job.class_name,
+            ms,
+            outcome.exception.class_name,
+            outcome.exception.message,
+        )
+    elif outcome.result is Result.INTERRUPTED:
+        log.info(
+            "job %s %s stopped after %.1f ms: %s",
+            job.id,
+            job.class_name,
+            ms,
+            outcome.exception.message if outcome.exception else "",
+        )
+    else:
+        log.info("job %s %s completed in %.1f ms", job.id, job.class_name, ms)
+
+
+def perform_inline(job: Job) -> None:
+    """perform_now(): an unsaved job runs in memory; a saved one moves through its states."""
+    if job.id is None:
+        _perform_unsaved(job)
+        return
+    store = get_store()
+    worker_name = process_name()
+    row = store.claim_job(job.id, worker_name)
+    if row is None:
+        job.reload()  # raises JobNotFound if it is gone
+        raise InvalidTransition(refusal(Action.START, job.state))
+    job._load(row)
+    claim = job._claim = Claim(int(row["id"]), int(row["lease"]))
+    outcome = perform_claimed(job, claim, worker_name)
+    if outcome.result is Result.COMPLETED:
+        store.finish_jobs([Finished(claim, keep=not job.destroy_on_complete)], worker_name)
+        if job.destroy_on_complete:  # the row is gone; the instance shows how it ended
+            job.state, job.percent_complete = State.COMPLETED, 100
+        else:
+            job.reload()
+    elif outcome.result is Result.FAILED:
+        assert outcome.exception is not None
+        store.fail_claimed_job(claim, outcome.exception.to_json(), worker_name)
+        job.reload()
+        assert outcome.error is not None
+        raise outcome.error
+    else:
+        job.reload()
+
+
+def _perform_unsaved(job: Job) -> None:
+    job.state = State.RUNNING
+    try:
+        job.perform()
+    except Exception as error:
+        job.state = State.FAILED
+        job.failure_count += 1
+        job.exception = JobException.from_exception(error, None)
+        raise
+    job.state, job.percent_complete = State.COMPLETED, 100

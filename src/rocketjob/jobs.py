@@ -1,0 +1,407 @@
+"""The Job base class: typed fields, perform(), and the operator actions."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import socket
+import sys
+import time
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any, ClassVar, Self
+
+from rocketjob.config import get_store
+from rocketjob.errors import JobNotFound, RocketJobError, ValidationError
+from rocketjob.fields import SETTABLE, FieldSet, own_field_specs
+from rocketjob.records import HistoryEntry, JobException, JobPage
+from rocketjob.states import (
+    Action,
+    JobFacts,
+    State,
+    SubState,
+    Transition,
+    allowed_actions,
+    transition,
+)
+from rocketjob.store import Claim, JobChange, NewJob, Row
+
+# How many times an operator action re-reads a job that changed under it before giving up.
+RACE_RETRIES = 50
+# checkpoint() asks the database at most this often (seconds).
+CHECKPOINT_INTERVAL = 0.1
+
+_classes: dict[str, type[Job]] = {}
+
+
+class JobInterrupted(BaseException):
+    """Stops perform() when an operator paused, aborted or failed the running job.
+
+    A BaseException, so that a job's own `except Exception:` does not swallow it.
+    """
+
+    def __init__(self, state: str | None) -> None:
+        self.state = state
+        super().__init__(f"job is {state or 'no longer held by this worker'}")
+
+
+def job_class(class_name: str) -> type[Job] | None:
+    """The imported Job subclass stored under `class_name`; never imports anything."""
+    return _classes.get(class_name)
+
+
+def _class_path(cls: type) -> str:
+    module = cls.__module__
+    if module == "__main__":
+        # Run with `python -m pkg.mod`, __main__ knows its real name, which workers import.
+        spec = getattr(sys.modules["__main__"], "__spec__", None)
+        module = spec.name if spec is not None else module
+    return f"{module}.{cls.__qualname__}"
+
+
+def _default_actor() -> str:
+    try:
+        return f"user:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "user:unknown"
+
+
+def process_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Job:
+    """A unit of background work: subclass it, annotate fields, implement perform()."""
+
+    # Defaults of the standard fields; a subclass overrides them as plain attributes.
+    description: str | None = None
+    priority: int = 50
+    run_at: datetime | None = None
+    expires_at: datetime | None = None
+    destroy_on_complete: bool = True
+    # A running job of this class may be paused (it stops at its next checkpoint).
+    pausable: ClassVar[bool] = False
+    batch: ClassVar[bool] = False
+    class_name: str = "rocketjob.jobs.Job"
+
+    id: int | None
+    state: State
+    sub_state: SubState | None
+    created_at: datetime | None
+    started_at: datetime | None
+    completed_at: datetime | None
+    failure_count: int
+    worker_name: str | None
+    percent_complete: int
+    exception: JobException | None
+
+    _fieldset: ClassVar[FieldSet]
+    _version: int
+    _claim: Claim | None
+    _checked_at: float
+    _raw_fields: dict[str, Any] | None
+    _fields_json: str | None = None
+    load_error: str | None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.class_name = _class_path(cls)
+        own = own_field_specs(cls, Job, _RESERVED, cls.class_name)
+        defaults = {name: getattr(cls, name) for name in SETTABLE}
+        cls._fieldset = FieldSet(cls.class_name, own, defaults)
+        _classes[cls.class_name] = cls
+
+    def __init__(self, **values: Any) -> None:
+        """An unsaved job; `create()` validates and enqueues in one step."""
+        standard, own, self._fields_json = self._fieldset.validate_create(values)
+        self._blank()
+        for name, value in {**standard, **own}.items():
+            setattr(self, name, value)
+
+    def _blank(self) -> None:
+        self.id = None
+        self.class_name = type(self).class_name
+        self.state = State.QUEUED
+        self.sub_state = None
+        self.created_at = self.started_at = self.completed_at = None
+        self.failure_count = 0
+        self.worker_name = None
+        self.percent_complete = 0
+        self.exception = None
+        self._version = 0
+        self._claim = None
+        self._checked_at = 0.0
+        self._raw_fields = None
+        self.load_error = None
+
+    def __repr__(self) -> str:
+        return f"<{self.class_name} id={self.id} state={self.state.value}>"
+
+    # -- creating and finding -----------------------------------------------------------
+
+    @classmethod
+    def create(cls, **values: Any) -> Self:
+        """Validates the fields and enqueues the job; ValidationError names bad fields."""
+        job = cls(**values)
+        job._load(get_store().insert_job(job._new_row()))
+        return job
+
+    @classmethod
+    def create_many(cls, many: Iterable[Mapping[str, Any]]) -> list[int]:
+        """Enqueues many jobs in one transaction; validates them all before writing any."""
+        if cls is Job:
+            raise TypeError("create jobs of a Job subclass, not of rocketjob.Job itself")
+        rows, problems = [], []
+        validate = cls._fieldset.validate_create
+        for index, values in enumerate(many):
+            try:
+                standard, _, fields_json = validate(dict(values))
+            except ValidationError as error:
+                problems.extend((f"row {index}: {f}", p) for f, p in error.errors)
+                continue
+            rows.append(NewJob(class_name=cls.class_name, fields=fields_json, **standard))
+        if problems:
+            raise ValidationError(f"fields for {cls.class_name}", problems)
+        return get_store().insert_jobs(rows)
+
+    def _new_row(self) -> NewJob:
+        if type(self) is Job:
+            raise TypeError("create jobs of a Job subclass, not of rocketjob.Job itself")
+        assert self._fields_json is not None
+        return NewJob(
+            class_name=self.class_name,
+            description=self.description,
+            priority=self.priority,
+            run_at=self.run_at,
+            expires_at=self.expires_at,
+            destroy_on_complete=self.destroy_on_complete,
+            fields=self._fields_json,
+        )
+
+    @classmethod
+    def find(cls, job_id: int) -> Self:
+        """The job with this id, as an instance of its class; JobNotFound otherwise."""
+        row = get_store().get_job(job_id)
+        if row is None:
+            raise JobNotFound(f"no job with id {job_id}")
+        job = Job.from_row(row)
+        if not isinstance(job, cls):
+            raise JobNotFound(f"job {job_id} is a {job.class_name}, not a {cls.class_name}")
+        return job
+
+    @classmethod
+    def list(
+        cls, state: str | None = None, *, limit: int = 50, cursor: str | None = None
+    ) -> JobPage:
+        """A page of jobs (of this class, unless called on Job), newest first."""
+        class_name = None if cls is Job else cls.class_name
+        rows, next_cursor = get_store().list_jobs(
+            state=state, class_name=class_name, limit=limit, cursor=cursor
+        )
+        return JobPage([Job.from_row(row) for row in rows], next_cursor)
+
+    @staticmethod
+    def counts() -> dict[str, int]:
+        """Jobs per list state: running, scheduled, queued, paused, failed, aborted, …, all."""
+        return get_store().count_jobs()
+
+    @staticmethod
+    def from_row(row: Row) -> Job:
+        """A job read from the store, as its class; unknown classes load as plain Job."""
+        cls = job_class(row["class_name"])
+        job = (cls or Job).__new__(cls or Job)
+        job._blank()
+        job._load(row)
+        if cls is None:
+            job._raw_fields = dict(row["fields"])
+            job.load_error = (
+                f"job class {row['class_name']} is not known here: import its module "
+                "(rocketjob worker --import MODULE); only rocketjob.Job subclasses run"
+            )
+            return job
+        try:
+            for name, value in cls._fieldset.load(row["fields"]).items():
+                setattr(job, name, value)
+        except ValidationError as error:
+            job._raw_fields = dict(row["fields"])
+            job.load_error = str(error)
+        return job
+
+    def _load(self, row: Row) -> None:
+        for name in ("id", "class_name", "description", "priority", "run_at", "expires_at"):
+            setattr(self, name, row[name])
+        self.destroy_on_complete = bool(row["destroy_on_complete"])
+        self.state = State(row["state"])
+        self.sub_state = SubState(row["sub_state"]) if row["sub_state"] else None
+        self.created_at = row["created_at"]
+        self.started_at = row["started_at"]
+        self.completed_at = row["completed_at"]
+        self.failure_count = row["failure_count"]
+        self.worker_name = row["worker_name"]
+        self.percent_complete = row["percent_complete"]
+        self.exception = JobException.from_json(row["exception"])
+        self._version = row["version"]
+
+    def reload(self) -> Self:
+        row = get_store().get_job(self._saved_id())
+        if row is None:
+            raise JobNotFound(f"no job with id {self.id}")
+        self._load(row)
+        return self
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        """The job's own field values (as stored, if they could not be loaded)."""
+        if self._raw_fields is not None:
+            return dict(self._raw_fields)
+        return {name: getattr(self, name) for name in self._fieldset.names}
+
+    def history(self) -> list[HistoryEntry]:
+        """Every transition of this job, oldest first."""
+        entries = get_store().get_history(self._saved_id())
+        if entries is None:
+            raise JobNotFound(f"no job with id {self.id}")
+        return [HistoryEntry.from_json(entry) for entry in entries]
+
+    def _saved_id(self) -> int:
+        if self.id is None:
+            raise JobNotFound("this job was never saved: use create()")
+        return self.id
+
+    # -- the job's work -----------------------------------------------------------------
+
+    def perform(self) -> None:
+        raise NotImplementedError(f"{self.class_name} does not implement perform()")
+
+    def progress(self, percent: float) -> None:
+        """Records how far perform() got (0..100); stops it if an operator intervened."""
+        if not 0 <= percent <= 100:
+            raise ValueError(f"progress must be between 0 and 100, not {percent}")
+        self.percent_complete = int(percent)
+        if self._claim is not None:
+            state = get_store().record_progress(self._claim, self.percent_complete)
+            self._checked_at = time.monotonic()
+            if state != State.RUNNING:
+                raise JobInterrupted(state)
+
+    def checkpoint(self) -> None:
+        """Stops perform() here if an operator paused, aborted or failed the job."""
+        if self._claim is None or time.monotonic() - self._checked_at < CHECKPOINT_INTERVAL:
+            return
+        state = get_store().claimed_state(self._claim)
+        self._checked_at = time.monotonic()
+        if state != State.RUNNING:
+            raise JobInterrupted(state)
+
+    def perform_now(self) -> None:
+        """Runs the job here and now, without a worker; its exceptions propagate.
+
+        A saved job goes through its states in the database (it must be queued); an
+        unsaved one only in memory.
+        """
+        from rocketjob.execution import perform_inline
+
+        perform_inline(self)
+
+    # -- operator actions ---------------------------------------------------------------
+
+    @property
+    def actions(self) -> list[Action]:
+        """The operator actions the job's current state allows."""
+        return allowed_actions(self._facts())
+
+    def _facts(self) -> JobFacts:
+        cls = type(self)
+        return JobFacts(
+            state=self.state,
+            batch=cls.batch,
+            pausable=cls.pausable,
+            started=self.started_at is not None,
+            scheduled=self.run_at is not None,
+        )
+
+    def retry(self, *, by: str | None = None) -> Self:
+        return self._act(Action.RETRY, by)
+
+    def pause(self, *, by: str | None = None) -> Self:
+        return self._act(Action.PAUSE, by)
+
+    def resume(self, *, by: str | None = None) -> Self:
+        return self._act(Action.RESUME, by)
+
+    def fail(self, reason: str | None = None, *, by: str | None = None) -> Self:
+        return self._act(Action.FAIL, by, reason)
+
+    def abort(self, *, by: str | None = None) -> Self:
+        return self._act(Action.ABORT, by)
+
+    def run_now(self, *, by: str | None = None) -> Self:
+        return self._act(Action.RUN_NOW, by)
+
+    def destroy(self, *, by: str | None = None) -> None:
+        self._act(Action.DESTROY, by)
+
+    def _act(self, action: Action, by: str | None, reason: str | None = None) -> Self:
+        store = get_store()
+        actor = by or _default_actor()
+        for _ in range(RACE_RETRIES):
+            self.reload()
+            step = transition(action, self._facts())
+            if action is Action.DESTROY:
+                if store.delete_job(self._saved_id(), self._version):
+                    return self
+                continue
+            row = store.apply_change(self._change(step, actor, reason, store.now()))
+            if row is not None:
+                self._load(row)
+                return self
+        raise RocketJobError(f"job {self.id} kept changing; {action.value} gave up, try again")
+
+    def _change(self, step: Transition, by: str, reason: str | None, now: datetime) -> JobChange:
+        run_at, completed_at, worker_name = self.run_at, self.completed_at, self.worker_name
+        exception = self.exception.to_json() if self.exception else None
+        failure_count, percent = self.failure_count, None
+        message = None
+        if step.action is Action.FAIL:
+            failure_count += 1
+            message = reason or f"failed by {by}"
+            exception = JobException("rocketjob.Failed", message, [], worker_name).to_json()
+            completed_at = now
+        elif step.action in (Action.PAUSE, Action.ABORT):
+            completed_at = now
+        elif step.action in (Action.RETRY, Action.RESUME):
+            completed_at = None
+            if step.to_state is State.QUEUED:
+                worker_name, exception = None, None
+                percent = 0 if not type(self).batch else None
+        elif step.action is Action.RUN_NOW:
+            run_at = None
+        entry = {
+            "at": now.isoformat(),
+            "from": step.from_state.value,
+            "to": step.to_state.value,
+            "action": step.action.value,
+            "by": by,
+        }
+        if message:
+            entry["message"] = message
+        sub_state = step.sub_state or self.sub_state
+        return JobChange(
+            id=self._saved_id(),
+            version=self._version,
+            state=step.to_state.value,
+            sub_state=sub_state.value if sub_state else None,
+            run_at=run_at,
+            started_at=self.started_at,
+            completed_at=completed_at,
+            failure_count=failure_count,
+            worker_name=worker_name,
+            exception=json.dumps(exception) if exception else None,
+            percent_complete=percent,
+            entry=json.dumps(entry),
+        )
+
+
+Job._fieldset = FieldSet(Job.class_name, {}, {name: getattr(Job, name) for name in SETTABLE})
+_RESERVED = {name for name in dir(Job) if not name.startswith("_")} - set(SETTABLE)

@@ -1,0 +1,26 @@
+"""Storage: the only package that speaks SQL."""
+
+from __future__ import annotations
+
+from rocketjob.errors import ConfigurationError
+from rocketjob.store.base import Claim, Clock, Finished, JobChange, NewJob, Row, Store, utc_now
+
+
+def open_store(url: str, clock: Clock = utc_now, *, pool_size: int = 12) -> Store:
+    """Opens the database at `url` (sqlite:///… or postgresql://…)."""
+    scheme = url.partition(":")[0].lower()
+    if scheme == "sqlite":
+        from rocketjob.store.sqlite import SQLiteStore
+
+        return SQLiteStore(url, clock)
+    if scheme in ("postgresql", "postgres"):
+        from rocketjob.store.postgres import PostgresStore
+
+        return PostgresStore(url, clock, pool_size=pool_size)
+    raise ConfigurationError(
+        f"unsupported database URL {url!r}: use sqlite:///path/to/file.sqlite3 "
+        "or postgresql://user@host/dbname"
+    )
+
+
+__all__ = ["Claim", "Clock", "Finished", "JobChange", "NewJob", "Row", "Store", "open_store"]

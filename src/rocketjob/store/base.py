@@ -1,0 +1,305 @@
+"""The storage interface: the one place that knows which named query does what.
+
+Backends (sqlite.py, postgres.py) supply connections, value conversion and the few
+statements whose parameters differ in shape; everything else is shared here.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from rocketjob.errors import SchemaOutOfDate
+from rocketjob.store.sqlfiles import Migration, load_migrations, load_queries
+
+Row = dict[str, Any]
+# Counter delta rows that make reading the counts fold them first.
+COMPACT_AFTER_DELTAS = 1000
+T = TypeVar("T")
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class NewJob:
+    class_name: str
+    description: str | None
+    priority: int
+    run_at: datetime | None
+    expires_at: datetime | None
+    destroy_on_complete: bool
+    fields: str  # JSON text
+
+
+@dataclass(frozen=True)
+class JobChange:
+    """A transition computed from a job as read at `version`; applies only if still there."""
+
+    id: int
+    version: int
+    state: str
+    sub_state: str | None
+    run_at: datetime | None
+    started_at: datetime | None
+    completed_at: datetime | None
+    failure_count: int
+    worker_name: str | None
+    exception: str | None  # JSON text
+    percent_complete: int | None  # None keeps the current value
+    entry: str  # the history entry, JSON text
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A worker's hold on a running job: writes go through only with the latest lease."""
+
+    id: int
+    lease: int
+
+
+@dataclass(frozen=True)
+class Finished:
+    claim: Claim
+    keep: bool  # False: the job is destroyed on completion
+
+
+class Store(ABC):
+    backend: str
+    url: str
+
+    def __init__(self, url: str, clock: Clock = utc_now) -> None:
+        self.url = url
+        self.clock = clock
+        self.queries = load_queries(self.backend)
+        self.migrations = load_migrations(self.backend)
+
+    # -- what each backend supplies -------------------------------------------------------
+
+    @abstractmethod
+    def fetch_all(self, query: str, params: dict[str, Any]) -> list[Row]: ...
+
+    @abstractmethod
+    def execute(self, query: str, params: dict[str, Any]) -> int:
+        """Runs a named query; returns the number of rows it changed."""
+
+    @abstractmethod
+    def insert_jobs(self, jobs: Sequence[NewJob]) -> list[int]:
+        """Inserts all jobs in one transaction; their ids in the same order."""
+
+    @abstractmethod
+    def _finished_params(self, claims: Sequence[Claim]) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def applied_migrations(self) -> set[int]: ...
+
+    @abstractmethod
+    def apply_migration(self, migration: Migration) -> bool:
+        """Applies one migration under a lock; False if another process applied it first."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[None]:
+        """Groups the calls made inside it into one transaction (this thread only)."""
+
+    # -- shared -------------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def fetch_one(self, query: str, params: dict[str, Any]) -> Row | None:
+        rows = self.fetch_all(query, params)
+        return rows[0] if rows else None
+
+    def pending_migrations(self) -> list[Migration]:
+        applied = self.applied_migrations()
+        return [m for m in self.migrations if m.version not in applied]
+
+    def migrate(self) -> list[Migration]:
+        """Applies every pending migration in order; returns those this call applied."""
+        done = []
+        for migration in self.pending_migrations():
+            if self.apply_migration(migration):
+                done.append(migration)
+        return done
+
+    def ensure_schema(self) -> None:
+        """Migrates an empty database; refuses to run on an older, non-empty schema."""
+        applied = self.applied_migrations()
+        if not applied:
+            self.migrate()
+            return
+        pending = [m.version for m in self.migrations if m.version not in applied]
+        if pending:
+            raise SchemaOutOfDate(
+                f"the database at {redact(self.url)} needs migrations {pending}: "
+                "run `rocketjob migrate`"
+            )
+
+    # -- jobs ---------------------------------------------------------------------------
+
+    def insert_job(self, job: NewJob) -> Row:
+        row = self.fetch_one("insert_job", {**asdict(job), "created_at": self.now()})
+        assert row is not None
+        return row
+
+    def get_job(self, job_id: int) -> Row | None:
+        return self.fetch_one("select_job", {"id": job_id})
+
+    def get_history(self, job_id: int) -> list[dict[str, Any]] | None:
+        row = self.fetch_one("select_history", {"id": job_id})
+        return None if row is None else _json_value(row["history"])
+
+    def apply_change(self, change: JobChange) -> Row | None:
+        """The job after the change, or None if it changed since it was read."""
+        return self.fetch_one("transition", asdict(change))
+
+    def delete_job(self, job_id: int, version: int) -> bool:
+        return self.execute("delete_job", {"id": job_id, "version": version}) == 1
+
+    def list_jobs(
+        self,
+        *,
+        state: str | None = None,
+        class_name: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> tuple[list[Row], str | None]:
+        """One page of jobs and the cursor of the next page (None on the last page).
+
+        All and per-state lists run newest first; `scheduled` runs soonest first.
+        Keyset paging: a page costs the same at any depth.
+        """
+        now = self.now()
+        params: dict[str, Any] = {"limit": limit + 1, "class_name": class_name, "now": now}
+        if state == "scheduled":
+            after_run_at, after_id = _scheduled_cursor(cursor, now)
+            params.update(after_run_at=after_run_at, after_id=after_id)
+            rows = self.fetch_all("list_jobs_scheduled", params)
+        else:
+            params["before_id"] = int(cursor) if cursor else 2**62
+            if state is None:
+                query = "list_jobs" if class_name is None else "list_jobs_of_class"
+            elif state == "queued":
+                query = "list_jobs_due"
+            else:
+                query = "list_jobs_in_state"
+                params["state"] = state
+            rows = self.fetch_all(query, params)
+        if len(rows) <= limit:
+            return rows, None
+        rows = rows[:limit]
+        last = rows[-1]
+        if state == "scheduled":
+            return rows, f"{last['run_at'].isoformat()}|{last['id']}"
+        return rows, str(last["id"])
+
+    def count_jobs(self) -> dict[str, int]:
+        """Jobs per list state (running, scheduled, queued, …) and `all`, without a scan."""
+        rows = self.fetch_all("count_buckets", {})
+        if sum(int(r["deltas"]) for r in rows) > COMPACT_AFTER_DELTAS:
+            self.compact_counts()
+        buckets = {r["bucket"]: int(r["n"]) for r in rows}
+        with_run_at = buckets.pop("queued_with_run_at", 0)
+        due = self.fetch_one("count_due_with_run_at", {"now": self.now()})
+        due_with_run_at = int(due["n"]) if due else 0
+        counts = {
+            "running": buckets.get("running", 0),
+            "scheduled": with_run_at - due_with_run_at,
+            "queued": buckets.get("queued", 0) + due_with_run_at,
+        }
+        for state in ("paused", "failed", "aborted", "completed"):
+            counts[state] = buckets.get(state, 0)
+        counts["all"] = sum(counts.values())
+        return counts
+
+    def compact_counts(self) -> None:
+        self.execute("compact_job_counts", {})
+
+    # -- claimed jobs -------------------------------------------------------------------
+
+    def claim_jobs(self, worker_name: str, limit: int) -> list[Row]:
+        """Takes up to `limit` due jobs for `worker_name`, in claim order."""
+        rows = self.fetch_all(
+            "claim_jobs", {"worker_name": worker_name, "limit": limit, "now": self.now()}
+        )
+        rows.sort(key=_claim_order)
+        return rows
+
+    def claim_job(self, job_id: int, worker_name: str) -> Row | None:
+        """Takes one given queued job; None if it is not queued (or gone)."""
+        params = {"id": job_id, "worker_name": worker_name, "now": self.now()}
+        return self.fetch_one("claim_job", params)
+
+    def finish_jobs(self, finished: Sequence[Finished], worker_name: str) -> None:
+        """Completes claimed jobs: destroyed or kept; rows no longer held are left alone."""
+        now = self.now()
+        kept = [f.claim for f in finished if f.keep]
+        destroyed = [f.claim for f in finished if not f.keep]
+        with self.transaction():
+            if destroyed:
+                self.execute("destroy_completed_jobs", self._finished_params(destroyed))
+            if kept:
+                params = {**self._finished_params(kept), "now": now, "worker_name": worker_name}
+                self.execute("complete_jobs", params)
+
+    def fail_claimed_job(self, claim: Claim, exception: dict[str, Any], worker_name: str) -> bool:
+        params = {
+            "id": claim.id,
+            "lease": claim.lease,
+            "exception": json.dumps(exception),
+            "message": f"{exception.get('class_name')}: {exception.get('message')}",
+            "worker_name": worker_name,
+            "now": self.now(),
+        }
+        return self.execute("fail_claimed_job", params) == 1
+
+    def record_progress(self, claim: Claim, percent: int) -> str | None:
+        """Saves progress; returns the job's state, None if the claim is no longer held."""
+        params = {"id": claim.id, "lease": claim.lease, "percent_complete": percent}
+        row = self.fetch_one("record_progress", params)
+        return None if row is None else str(row["state"])
+
+    def claimed_state(self, claim: Claim) -> str | None:
+        row = self.fetch_one("claimed_state", {"id": claim.id, "lease": claim.lease})
+        return None if row is None else str(row["state"])
+
+
+def _claim_order(row: Row) -> tuple[int, bool, datetime, int]:
+    run_at = row["run_at"]
+    return (row["priority"], run_at is not None, run_at or datetime.min, row["id"])
+
+
+def _scheduled_cursor(cursor: str | None, now: datetime) -> tuple[datetime, int]:
+    if not cursor:
+        return now, 0
+    run_at, _, job_id = cursor.rpartition("|")
+    return datetime.fromisoformat(run_at), int(job_id)
+
+
+def _json_value(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    credentials, _, host = rest.rpartition("@")
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in credentials else url
+
+
+def iter_chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,136 @@
+"""PostgreSQL backend: psycopg 3 with a connection pool, autocommit unless in a transaction."""
+
+from __future__ import annotations
+
+import threading
+import zlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+from rocketjob.errors import DatabaseUnavailable
+from rocketjob.store.base import Claim, Clock, NewJob, Row, Store, iter_chunks, redact, utc_now
+from rocketjob.store.sqlfiles import Migration
+
+INSERT_CHUNK = 5_000
+# Serialises migrations of one database across processes and hosts.
+MIGRATION_LOCK = zlib.crc32(b"rocketjob.migrate")
+
+Connection = psycopg.Connection[Row]
+
+
+def _configure(conn: Connection) -> None:
+    conn.execute("SET TIME ZONE 'UTC'")
+
+
+class PostgresStore(Store):
+    backend = "postgres"
+
+    def __init__(
+        self,
+        url: str,
+        clock: Clock = utc_now,
+        *,
+        pool_size: int = 12,
+        connect_timeout: float = 10.0,
+    ) -> None:
+        super().__init__(url, clock)
+        try:
+            # One direct connection first: a clear error beats a pool timeout.
+            with psycopg.connect(url, connect_timeout=int(connect_timeout)):
+                pass
+        except psycopg.Error as error:
+            reason = str(error).strip().splitlines()[-1] if str(error).strip() else repr(error)
+            raise DatabaseUnavailable(
+                f"cannot connect to PostgreSQL at {redact(url)}: {reason}"
+            ) from None
+        self._pool: ConnectionPool[Connection] = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=max(pool_size, 2),
+            kwargs={"autocommit": True, "row_factory": dict_row},
+            configure=_configure,
+            timeout=connect_timeout,
+            name="rocketjob",
+            open=False,
+        )
+        self._pool.open(wait=True, timeout=connect_timeout)
+        self._local = threading.local()
+
+    @contextmanager
+    def _conn(self) -> Iterator[Connection]:
+        pinned: Connection | None = getattr(self._local, "conn", None)
+        if pinned is not None:
+            yield pinned
+            return
+        with self._pool.connection() as conn:
+            yield conn
+
+    def fetch_all(self, query: str, params: dict[str, Any]) -> list[Row]:
+        with self._conn() as conn:
+            cursor = conn.execute(self.queries[query], params)
+            return cursor.fetchall() if cursor.description else []
+
+    def execute(self, query: str, params: dict[str, Any]) -> int:
+        with self._conn() as conn:
+            return conn.execute(self.queries[query], params).rowcount
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        if getattr(self._local, "conn", None) is not None:  # nested
+            yield
+            return
+        with self._pool.connection() as conn, conn.transaction():
+            self._local.conn = conn
+            try:
+                yield
+            finally:
+                self._local.conn = None
+
+    def insert_jobs(self, jobs: Sequence[NewJob]) -> list[int]:
+        ids: list[int] = []
+        created_at = self.now()
+        with self.transaction():
+            for chunk in iter_chunks(jobs, INSERT_CHUNK):
+                params = {
+                    "created_at": created_at,
+                    "class_name": [j.class_name for j in chunk],
+                    "description": [j.description for j in chunk],
+                    "priority": [j.priority for j in chunk],
+                    "run_at": [j.run_at for j in chunk],
+                    "expires_at": [j.expires_at for j in chunk],
+                    "destroy_on_complete": [j.destroy_on_complete for j in chunk],
+                    "fields": [j.fields for j in chunk],
+                }
+                ids.extend(int(r["id"]) for r in self.fetch_all("insert_jobs", params))
+        return ids
+
+    def _finished_params(self, claims: Sequence[Claim]) -> dict[str, Any]:
+        return {"ids": [c.id for c in claims], "leases": [c.lease for c in claims]}
+
+    def applied_migrations(self) -> set[int]:
+        with self._conn() as conn:
+            exists = conn.execute("SELECT to_regclass('rocketjob_migrations') AS t").fetchone()
+            if not exists or exists["t"] is None:
+                return set()
+            rows = conn.execute("SELECT version FROM rocketjob_migrations").fetchall()
+        return {int(r["version"]) for r in rows}
+
+    def apply_migration(self, migration: Migration) -> bool:
+        with self.transaction(), self._conn() as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+            if migration.version in self.applied_migrations():
+                return False
+            conn.execute(migration.sql.encode())  # several statements: no parameters
+            conn.execute(
+                "INSERT INTO rocketjob_migrations (version, name) VALUES (%s, %s)",
+                (migration.version, migration.name),
+            )
+        return True
+
+    def close(self) -> None:
+        self._pool.close()

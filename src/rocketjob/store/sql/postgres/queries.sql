@@ -1,0 +1,198 @@
+-- Every query rocketjob runs on PostgreSQL, each under a `-- name:` header.
+-- Parameters are psycopg's %(name)s; times come from the caller's clock.
+
+-- name: insert_job
+INSERT INTO rocketjob_jobs (class_name, description, priority, run_at, expires_at,
+                            destroy_on_complete, created_at, fields)
+VALUES (%(class_name)s, %(description)s, %(priority)s, %(run_at)s, %(expires_at)s,
+        %(destroy_on_complete)s, %(created_at)s, %(fields)s::jsonb)
+RETURNING id, class_name, description, priority, state, sub_state, run_at, expires_at,
+          destroy_on_complete, created_at, started_at, completed_at, failure_count,
+          worker_name, lease, version, percent_complete, exception, fields;
+
+-- name: insert_jobs
+-- One statement for a whole chunk: arrays unnested into rows, ids returned in input order.
+INSERT INTO rocketjob_jobs (class_name, description, priority, run_at, expires_at,
+                            destroy_on_complete, created_at, fields)
+SELECT class_name, description, priority, run_at, expires_at, destroy_on_complete,
+       %(created_at)s, fields::jsonb
+FROM unnest(%(class_name)s::text[], %(description)s::text[], %(priority)s::smallint[],
+            %(run_at)s::timestamptz[], %(expires_at)s::timestamptz[],
+            %(destroy_on_complete)s::boolean[], %(fields)s::text[])
+     WITH ORDINALITY AS given(class_name, description, priority, run_at, expires_at,
+                              destroy_on_complete, fields, n)
+ORDER BY n
+RETURNING id;
+
+-- name: select_job
+SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       lease, version, percent_complete, exception, fields
+FROM rocketjob_jobs WHERE id = %(id)s;
+
+-- name: select_history
+SELECT history FROM rocketjob_jobs WHERE id = %(id)s;
+
+-- name: transition
+-- An operator's action: applies only if nobody changed the job since it was read.
+UPDATE rocketjob_jobs SET
+    state = %(state)s,
+    sub_state = %(sub_state)s,
+    run_at = %(run_at)s,
+    started_at = %(started_at)s,
+    completed_at = %(completed_at)s,
+    failure_count = %(failure_count)s,
+    worker_name = %(worker_name)s,
+    exception = %(exception)s::jsonb,
+    percent_complete = COALESCE(%(percent_complete)s, percent_complete),
+    version = version + 1,
+    history = history || %(entry)s::jsonb
+WHERE id = %(id)s AND version = %(version)s
+RETURNING id, class_name, description, priority, state, sub_state, run_at, expires_at,
+          destroy_on_complete, created_at, started_at, completed_at, failure_count,
+          worker_name, lease, version, percent_complete, exception, fields;
+
+-- name: delete_job
+DELETE FROM rocketjob_jobs WHERE id = %(id)s AND version = %(version)s;
+
+-- name: list_jobs
+SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       lease, version, percent_complete, exception, fields
+FROM rocketjob_jobs
+WHERE id < %(before_id)s
+ORDER BY id DESC LIMIT %(limit)s;
+
+-- name: list_jobs_of_class
+SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       lease, version, percent_complete, exception, fields
+FROM rocketjob_jobs
+WHERE class_name = %(class_name)s AND id < %(before_id)s
+ORDER BY id DESC LIMIT %(limit)s;
+
+-- name: list_jobs_in_state
+SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       lease, version, percent_complete, exception, fields
+FROM rocketjob_jobs
+WHERE state = %(state)s AND id < %(before_id)s
+  AND (%(class_name)s::text IS NULL OR class_name = %(class_name)s)
+ORDER BY id DESC LIMIT %(limit)s;
+
+-- name: list_jobs_due
+-- Queued jobs that may run now (run_at empty or past).
+SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       lease, version, percent_complete, exception, fields
+FROM rocketjob_jobs
+WHERE state = 'queued' AND (run_at IS NULL OR run_at <= %(now)s) AND id < %(before_id)s
+  AND (%(class_name)s::text IS NULL OR class_name = %(class_name)s)
+ORDER BY id DESC LIMIT %(limit)s;
+
+-- name: list_jobs_scheduled
+-- Queued jobs waiting for run_at, the soonest first.
+SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       lease, version, percent_complete, exception, fields
+FROM rocketjob_jobs
+WHERE state = 'queued' AND run_at IS NOT NULL AND run_at > %(now)s
+  AND (run_at, id) > (%(after_run_at)s, %(after_id)s)
+  AND (%(class_name)s::text IS NULL OR class_name = %(class_name)s)
+ORDER BY run_at, id LIMIT %(limit)s;
+
+-- name: count_buckets
+SELECT bucket, sum(n)::bigint AS n, count(*) AS deltas FROM rocketjob_job_counts GROUP BY bucket;
+
+-- name: count_due_with_run_at
+SELECT count(*) AS n FROM rocketjob_jobs
+WHERE state = 'queued' AND run_at IS NOT NULL AND run_at <= %(now)s;
+
+-- name: compact_job_counts
+-- Folds the delta rows into one per bucket. Safe beside writers: it deletes only rows
+-- that existed when it started, and re-inserts their sum in the same statement.
+WITH folded AS (DELETE FROM rocketjob_job_counts RETURNING bucket, n)
+INSERT INTO rocketjob_job_counts (bucket, n)
+SELECT bucket, sum(n) FROM folded GROUP BY bucket;
+
+-- name: claim_jobs
+-- Take up to `limit` due jobs in claim order; rows other workers hold are skipped.
+WITH next AS (
+    SELECT id FROM rocketjob_jobs
+    WHERE state = 'queued' AND (run_at IS NULL OR run_at <= %(now)s)
+    ORDER BY priority, run_at NULLS FIRST, id
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE rocketjob_jobs AS job SET
+    state = 'running',
+    started_at = %(now)s,
+    completed_at = NULL,
+    worker_name = %(worker_name)s,
+    lease = job.lease + 1,
+    version = job.version + 1,
+    history = job.history || jsonb_build_array(jsonb_build_object(
+        'at', %(now)s::timestamptz, 'from', 'queued', 'to', 'running',
+        'action', 'start', 'by', %(worker_name)s::text))
+FROM next WHERE job.id = next.id
+RETURNING job.id, job.class_name, job.description, job.priority, job.state, job.sub_state,
+          job.run_at, job.expires_at, job.destroy_on_complete, job.created_at,
+          job.started_at, job.completed_at, job.failure_count, job.worker_name, job.lease,
+          job.version, job.percent_complete, job.exception, job.fields;
+
+-- name: claim_job
+-- Take one given queued job (perform_now).
+UPDATE rocketjob_jobs SET
+    state = 'running',
+    started_at = %(now)s,
+    completed_at = NULL,
+    worker_name = %(worker_name)s,
+    lease = lease + 1,
+    version = version + 1,
+    history = history || jsonb_build_array(jsonb_build_object(
+        'at', %(now)s::timestamptz, 'from', 'queued', 'to', 'running',
+        'action', 'start', 'by', %(worker_name)s::text))
+WHERE id = %(id)s AND state = 'queued'
+RETURNING id, class_name, description, priority, state, sub_state, run_at, expires_at,
+          destroy_on_complete, created_at, started_at, completed_at, failure_count,
+          worker_name, lease, version, percent_complete, exception, fields;
+
+-- name: destroy_completed_jobs
+-- Completion of jobs that keep nothing: only rows still running under the caller's lease.
+DELETE FROM rocketjob_jobs AS job
+USING unnest(%(ids)s::bigint[], %(leases)s::bigint[]) AS done(id, lease)
+WHERE job.id = done.id AND job.lease = done.lease AND job.state = 'running';
+
+-- name: complete_jobs
+UPDATE rocketjob_jobs AS job SET
+    state = 'completed',
+    sub_state = NULL,
+    completed_at = %(now)s,
+    percent_complete = 100,
+    version = job.version + 1,
+    history = job.history || jsonb_build_array(jsonb_build_object(
+        'at', %(now)s::timestamptz, 'from', 'running', 'to', 'completed',
+        'action', 'complete', 'by', %(worker_name)s::text))
+FROM unnest(%(ids)s::bigint[], %(leases)s::bigint[]) AS done(id, lease)
+WHERE job.id = done.id AND job.lease = done.lease AND job.state = 'running';
+
+-- name: fail_claimed_job
+UPDATE rocketjob_jobs SET
+    state = 'failed',
+    completed_at = %(now)s,
+    failure_count = failure_count + 1,
+    exception = %(exception)s::jsonb,
+    version = version + 1,
+    history = history || jsonb_build_array(jsonb_build_object(
+        'at', %(now)s::timestamptz, 'from', 'running', 'to', 'failed',
+        'action', 'fail', 'by', %(worker_name)s::text, 'message', %(message)s::text))
+WHERE id = %(id)s AND lease = %(lease)s AND state = 'running';
+
+-- name: record_progress
+-- Progress of a claimed job; the state it returns tells the worker whether to go on.
+UPDATE rocketjob_jobs SET percent_complete = %(percent_complete)s
+WHERE id = %(id)s AND lease = %(lease)s
+RETURNING state;
+
+-- name: claimed_state
+SELECT state FROM rocketjob_jobs WHERE id = %(id)s AND lease = %(lease)s;

@@ -1,0 +1,187 @@
+-- Every query rocketjob runs on SQLite, each under a `-- name:` header.
+-- Parameters are :name; times are UTC text from the caller's clock; JSON is text.
+
+-- name: insert_job
+INSERT INTO rocketjob_jobs (class_name, description, priority, run_at, expires_at,
+                            destroy_on_complete, created_at, fields)
+VALUES (:class_name, :description, :priority, :run_at, :expires_at,
+        :destroy_on_complete, :created_at, :fields)
+RETURNING id, class_name, description, priority, state, sub_state, run_at, expires_at,
+          destroy_on_complete, created_at, started_at, completed_at, failure_count,
+          worker_name, lease, version, percent_complete, exception, fields;
+
+-- name: insert_jobs
+-- Run once per row inside one transaction (executemany).
+INSERT INTO rocketjob_jobs (class_name, description, priority, run_at, expires_at,
+                            destroy_on_complete, created_at, fields)
+VALUES (:class_name, :description, :priority, :run_at, :expires_at,
+        :destroy_on_complete, :created_at, :fields);
+
+-- name: last_job_id
+SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'rocketjob_jobs'), 0) AS id;
+
+-- name: select_job
+SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       lease, version, percent_complete, exception, fields
+FROM rocketjob_jobs WHERE id = :id;
+
+-- name: select_history
+SELECT history FROM rocketjob_jobs WHERE id = :id;
+
+-- name: transition
+-- An operator's action: applies only if nobody changed the job since it was read.
+UPDATE rocketjob_jobs SET
+    state = :state,
+    sub_state = :sub_state,
+    run_at = :run_at,
+    started_at = :started_at,
+    completed_at = :completed_at,
+    failure_count = :failure_count,
+    worker_name = :worker_name,
+    exception = :exception,
+    percent_complete = coalesce(:percent_complete, percent_complete),
+    version = version + 1,
+    history = json_insert(history, '$[#]', json(:entry))
+WHERE id = :id AND version = :version
+RETURNING id, class_name, description, priority, state, sub_state, run_at, expires_at,
+          destroy_on_complete, created_at, started_at, completed_at, failure_count,
+          worker_name, lease, version, percent_complete, exception, fields;
+
+-- name: delete_job
+DELETE FROM rocketjob_jobs WHERE id = :id AND version = :version;
+
+-- name: list_jobs
+SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       lease, version, percent_complete, exception, fields
+FROM rocketjob_jobs
+WHERE id < :before_id
+ORDER BY id DESC LIMIT :limit;
+
+-- name: list_jobs_of_class
+SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       lease, version, percent_complete, exception, fields
+FROM rocketjob_jobs
+WHERE class_name = :class_name AND id < :before_id
+ORDER BY id DESC LIMIT :limit;
+
+-- name: list_jobs_in_state
+SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       lease, version, percent_complete, exception, fields
+FROM rocketjob_jobs INDEXED BY rocketjob_jobs_state
+WHERE state = :state AND id < :before_id
+  AND (:class_name IS NULL OR class_name = :class_name)
+ORDER BY id DESC LIMIT :limit;
+
+-- name: list_jobs_due
+-- Queued jobs that may run now (run_at empty or past).
+SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       lease, version, percent_complete, exception, fields
+FROM rocketjob_jobs INDEXED BY rocketjob_jobs_state
+WHERE state = 'queued' AND (run_at IS NULL OR run_at <= :now) AND id < :before_id
+  AND (:class_name IS NULL OR class_name = :class_name)
+ORDER BY id DESC LIMIT :limit;
+
+-- name: list_jobs_scheduled
+-- Queued jobs waiting for run_at, the soonest first.
+SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       lease, version, percent_complete, exception, fields
+FROM rocketjob_jobs INDEXED BY rocketjob_jobs_scheduled
+WHERE state = 'queued' AND run_at IS NOT NULL AND run_at > :now
+  AND (run_at, id) > (:after_run_at, :after_id)
+  AND (:class_name IS NULL OR class_name = :class_name)
+ORDER BY run_at, id LIMIT :limit;
+
+-- name: count_buckets
+SELECT bucket, n, 1 AS deltas FROM rocketjob_job_counts;
+
+-- name: count_due_with_run_at
+SELECT count(*) AS n FROM rocketjob_jobs INDEXED BY rocketjob_jobs_scheduled
+WHERE state = 'queued' AND run_at IS NOT NULL AND run_at <= :now;
+
+-- name: compact_job_counts
+-- Counters are updated in place on SQLite: nothing to fold.
+SELECT 1;
+
+-- name: claim_jobs
+-- Take up to `limit` due jobs in claim order. One statement, so one write lock.
+UPDATE rocketjob_jobs SET
+    state = 'running',
+    started_at = :now,
+    completed_at = NULL,
+    worker_name = :worker_name,
+    lease = lease + 1,
+    version = version + 1,
+    history = json_insert(history, '$[#]', json_object(
+        'at', :now, 'from', 'queued', 'to', 'running', 'action', 'start', 'by', :worker_name))
+WHERE id IN (
+    SELECT id FROM rocketjob_jobs INDEXED BY rocketjob_jobs_claim
+    WHERE state = 'queued' AND (run_at IS NULL OR run_at <= :now)
+    ORDER BY priority, run_at, id
+    LIMIT :limit)
+RETURNING id, class_name, description, priority, state, sub_state, run_at, expires_at,
+          destroy_on_complete, created_at, started_at, completed_at, failure_count,
+          worker_name, lease, version, percent_complete, exception, fields;
+
+-- name: claim_job
+-- Take one given queued job (perform_now).
+UPDATE rocketjob_jobs SET
+    state = 'running',
+    started_at = :now,
+    completed_at = NULL,
+    worker_name = :worker_name,
+    lease = lease + 1,
+    version = version + 1,
+    history = json_insert(history, '$[#]', json_object(
+        'at', :now, 'from', 'queued', 'to', 'running', 'action', 'start', 'by', :worker_name))
+WHERE id = :id AND state = 'queued'
+RETURNING id, class_name, description, priority, state, sub_state, run_at, expires_at,
+          destroy_on_complete, created_at, started_at, completed_at, failure_count,
+          worker_name, lease, version, percent_complete, exception, fields;
+
+-- name: destroy_completed_jobs
+-- Completion of jobs that keep nothing: only rows still running under the caller's lease.
+DELETE FROM rocketjob_jobs
+WHERE state = 'running' AND id IN (
+    SELECT json_extract(done.value, '$[0]') FROM json_each(:done) AS done
+    WHERE json_extract(done.value, '$[1]') = rocketjob_jobs.lease);
+
+-- name: complete_jobs
+UPDATE rocketjob_jobs SET
+    state = 'completed',
+    sub_state = NULL,
+    completed_at = :now,
+    percent_complete = 100,
+    version = version + 1,
+    history = json_insert(history, '$[#]', json_object(
+        'at', :now, 'from', 'running', 'to', 'completed', 'action', 'complete',
+        'by', :worker_name))
+WHERE state = 'running' AND id IN (
+    SELECT json_extract(done.value, '$[0]') FROM json_each(:done) AS done
+    WHERE json_extract(done.value, '$[1]') = rocketjob_jobs.lease);
+
+-- name: fail_claimed_job
+UPDATE rocketjob_jobs SET
+    state = 'failed',
+    completed_at = :now,
+    failure_count = failure_count + 1,
+    exception = :exception,
+    version = version + 1,
+    history = json_insert(history, '$[#]', json_object(
+        'at', :now, 'from', 'running', 'to', 'failed', 'action', 'fail', 'by', :worker_name,
+        'message', :message))
+WHERE id = :id AND lease = :lease AND state = 'running';
+
+-- name: record_progress
+-- Progress of a claimed job; the state it returns tells the worker whether to go on.
+UPDATE rocketjob_jobs SET percent_complete = :percent_complete
+WHERE id = :id AND lease = :lease
+RETURNING state;
+
+-- name: claimed_state
+SELECT state FROM rocketjob_jobs WHERE id = :id AND lease = :lease;

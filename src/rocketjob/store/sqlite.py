@@ -1,0 +1,192 @@
+"""SQLite backend: one file, WAL mode, a connection per thread, short write transactions."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rocketjob.errors import ConfigurationError, DatabaseUnavailable
+from rocketjob.store.base import Claim, Clock, NewJob, Row, Store, utc_now
+from rocketjob.store.sqlfiles import Migration
+
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+JSON_COLUMNS = frozenset({"exception", "fields", "history"})
+BOOL_COLUMNS = frozenset({"destroy_on_complete"})
+# Long enough that several worker processes queue for the write lock instead of failing.
+BUSY_TIMEOUT_MS = 60_000
+
+
+def to_text(value: datetime) -> str:
+    return value.astimezone(UTC).strftime(TIME_FORMAT)
+
+
+def from_text(value: str) -> datetime:
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def _param(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return to_text(value)
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def _row(cursor: sqlite3.Cursor, values: tuple[Any, ...]) -> Row:
+    row: Row = {}
+    for (name, *_), value in zip(cursor.description, values, strict=True):
+        if value is not None:
+            if name.endswith("_at"):
+                value = from_text(value)
+            elif name in JSON_COLUMNS:
+                value = json.loads(value)
+            elif name in BOOL_COLUMNS:
+                value = bool(value)
+        row[name] = value
+    return row
+
+
+def sqlite_path(url: str) -> str:
+    """`sqlite:///relative.db`, `sqlite:////absolute.db` or `sqlite:///:memory:` → a path."""
+    if not url.startswith("sqlite:///"):
+        raise ConfigurationError(
+            f"invalid SQLite URL {url!r}: expected sqlite:///path/to/file.sqlite3"
+        )
+    path = url.removeprefix("sqlite:///").split("?", 1)[0]
+    if not path:
+        raise ConfigurationError(f"invalid SQLite URL {url!r}: the file path is missing")
+    return path
+
+
+class SQLiteStore(Store):
+    backend = "sqlite"
+
+    def __init__(self, url: str, clock: Clock = utc_now) -> None:
+        super().__init__(url, clock)
+        self.path = sqlite_path(url)
+        if self.path != ":memory:" and not Path(self.path).parent.exists():
+            raise DatabaseUnavailable(
+                f"cannot open SQLite database {self.path}: "
+                f"directory {Path(self.path).parent} does not exist"
+            )
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connections: list[sqlite3.Connection] = []
+        self._connection()  # fail now, with a clear message, if the file cannot be opened
+
+    def _connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            return conn
+        try:
+            conn = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=60
+            )
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            # WAL + NORMAL: durable across application crashes, fsync only at checkpoints.
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.Error as error:
+            raise DatabaseUnavailable(f"cannot open SQLite database {self.path}: {error}") from None
+        conn.row_factory = _row
+        self._local.conn = conn
+        with self._lock:
+            self._connections.append(conn)
+        return conn
+
+    def fetch_all(self, query: str, params: dict[str, Any]) -> list[Row]:
+        sql = self.queries[query]
+        return self._connection().execute(sql, _params(params)).fetchall()
+
+    def execute(self, query: str, params: dict[str, Any]) -> int:
+        cursor = self._connection().execute(self.queries[query], _params(params))
+        return cursor.rowcount
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        conn = self._connection()
+        if conn.in_transaction:  # nested: the outer transaction decides
+            yield
+            return
+        # IMMEDIATE takes the write lock up front, so a transaction that reads and then
+        # writes never fails half way with "database is locked".
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def insert_jobs(self, jobs: Sequence[NewJob]) -> list[int]:
+        if not jobs:
+            return []
+        created_at = to_text(self.now())
+        rows = [{**_params(asdict(job)), "created_at": created_at} for job in jobs]
+        conn = self._connection()
+        with self.transaction():
+            before = int(self.fetch_all("last_job_id", {})[0]["id"])
+            conn.executemany(self.queries["insert_jobs"], rows)
+            after = int(self.fetch_all("last_job_id", {})[0]["id"])
+        # AUTOINCREMENT under the write lock hands out consecutive ids.
+        assert after - before == len(rows), (before, after, len(rows))
+        return list(range(before + 1, after + 1))
+
+    def _finished_params(self, claims: Sequence[Claim]) -> dict[str, Any]:
+        return {"done": json.dumps([[c.id, c.lease] for c in claims])}
+
+    def applied_migrations(self) -> set[int]:
+        conn = self._connection()
+        exists = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'rocketjob_migrations'"
+        ).fetchone()
+        if not exists:
+            return set()
+        return {r["version"] for r in conn.execute("SELECT version FROM rocketjob_migrations")}
+
+    def apply_migration(self, migration: Migration) -> bool:
+        conn = self._connection()
+        with self.transaction():
+            if migration.version in self.applied_migrations():
+                return False
+            for statement in _statements(migration.sql):
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO rocketjob_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                (migration.version, migration.name, to_text(self.now())),
+            )
+        return True
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+
+def _params(params: dict[str, Any]) -> dict[str, Any]:
+    return {key: _param(value) for key, value in params.items()}
+
+
+def _statements(script: str) -> Iterator[str]:
+    """Splits a script into statements (trigger bodies kept whole)."""
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                yield buffer
+            buffer = ""
+    if buffer.strip() and not all(
+        part.strip().startswith("--") or not part.strip() for part in buffer.splitlines()
+    ):
+        raise ValueError(f"incomplete SQL statement at the end of a migration: {buffer!r}")
