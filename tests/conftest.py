@@ -12,7 +12,7 @@ from rocketjob.store import Store, open_store
 
 sys.path.insert(0, str(Path(__file__).parent / "support"))
 
-from pg import PostgresServer  # noqa: E402
+from pg import PostgresServer
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
@@ -42,6 +42,18 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         return
     server: PostgresServer = request.getfixturevalue("postgres")
     url = server.fresh_database()
+    yield url
+    server.drop(url)
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database of each backend with no schema at all."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres")
+    url = server.fresh_database(migrated=False)
     yield url
     server.drop(url)
 

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar
 
 import pydantic
-from pydantic_core import PydanticSerializationError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
+from pydantic_core import PydanticSerializationError
 
 from rocketjob.errors import ValidationError
 

@@ -152,7 +152,8 @@ class Job:
         """Enqueues many jobs in one transaction; validates them all before writing any."""
         if cls is Job:
             raise TypeError("create jobs of a Job subclass, not of rocketjob.Job itself")
-        rows, problems = [], []
+        rows: list[NewJob] = []
+        problems: list[tuple[str, str]] = []
         validate = cls._fieldset.validate_create
         for index, values in enumerate(many):
             try:
@@ -191,7 +192,7 @@ class Job:
         return job
 
     @classmethod
-    def list(
+    def page(
         cls, state: str | None = None, *, limit: int = 50, cursor: str | None = None
     ) -> JobPage:
         """A page of jobs (of this class, unless called on Job), newest first."""

@@ -46,7 +46,7 @@ def test_history_records_every_transition_with_who_did_it(store: Store) -> None:
     job = Kept.create()
     job.pause(by="user:ada")
     job.resume(by="api")
-    claimed, lease = claim(store, "host:7")
+    _, lease = claim(store, "host:7")
     store.finish_jobs([Finished(lease, keep=True)], "host:7")
     steps = [(e.from_state, e.to_state, e.action, e.by) for e in job.history()]
     assert steps == [

@@ -54,7 +54,7 @@ def test_missing_jobs_raise_job_not_found(store: Store) -> None:
     with pytest.raises(rj.JobNotFound, match="no job with id 999"):
         rj.Job.find(999)
     noop = Noop.create()
-    with pytest.raises(rj.JobNotFound, match="is a sample_jobs.Noop, not a sample_jobs.Kept"):
+    with pytest.raises(rj.JobNotFound, match=r"is a sample_jobs\.Noop, not a sample_jobs\.Kept"):
         Kept.find(noop.id)  # type: ignore[arg-type]
     assert Noop.find(noop.id).id == noop.id  # type: ignore[arg-type]
 
@@ -97,7 +97,7 @@ def test_a_job_of_an_unknown_class_still_loads_with_its_raw_fields(store: Store)
     assert job.class_name == "gone.Missing"
     assert job.fields == {"a": [1, 2]}
     assert job.load_error is not None and "gone.Missing is not known" in job.load_error
-    assert rj.Job.list().jobs[0].class_name == "gone.Missing"
+    assert rj.Job.page().jobs[0].class_name == "gone.Missing"
     job.abort()
     assert job.state is rj.State.ABORTED
 

@@ -14,7 +14,7 @@ def every_page(state: str | None = None, limit: int = 7, cls: type[rj.Job] = rj.
     ids: list[int] = []
     cursor = None
     while True:
-        page = cls.list(state, limit=limit, cursor=cursor)
+        page = cls.page(state, limit=limit, cursor=cursor)
         assert len(page.jobs) <= limit
         ids.extend(job.id for job in page.jobs)  # type: ignore[misc]
         if page.next_cursor is None:
@@ -26,7 +26,7 @@ def test_all_lists_newest_first_and_pages_through_every_job_once(store: Store) -
     ids = Noop.create_many([{}] * 30)
     assert every_page() == sorted(ids, reverse=True)
     assert every_page(limit=30) == sorted(ids, reverse=True)
-    assert rj.Job.list(limit=100).next_cursor is None
+    assert rj.Job.page(limit=100).next_cursor is None
 
 
 def test_lists_per_state_and_per_class(store: Store) -> None:

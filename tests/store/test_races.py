@@ -69,7 +69,11 @@ def test_an_operator_and_a_worker_racing_agree_on_one_outcome(store: Store) -> N
         seen: dict[str, str] = {}
         barrier = threading.Barrier(2)
 
-        def operator(job_id: int = job.id, seen: dict[str, str] = seen) -> None:  # type: ignore[assignment]
+        def operator(
+            job_id: int = job.id,  # type: ignore[assignment]
+            seen: dict[str, str] = seen,
+            barrier: threading.Barrier = barrier,
+        ) -> None:
             barrier.wait()
             try:
                 rj.Job.find(job_id).abort(by="user:ada")
@@ -77,7 +81,7 @@ def test_an_operator_and_a_worker_racing_agree_on_one_outcome(store: Store) -> N
             except rj.InvalidTransition:
                 seen["operator"] = "refused"
 
-        def worker(held: object = held) -> None:
+        def worker(held: object = held, barrier: threading.Barrier = barrier) -> None:
             barrier.wait()
             store.finish_jobs([Finished(held, keep=True)], "host:1")  # type: ignore[list-item]
 

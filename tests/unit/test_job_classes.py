@@ -109,7 +109,7 @@ def test_a_field_type_that_cannot_be_json_fails_at_class_definition() -> None:
 
 
 def test_a_field_may_not_hide_a_job_method() -> None:
-    with pytest.raises(TypeError, match="would hide Job.retry"):
+    with pytest.raises(TypeError, match=r"would hide Job\.retry"):
         type("Bad", (rj.Job,), {"__annotations__": {"retry": int}, "__module__": __name__})
 
 

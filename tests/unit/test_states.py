@@ -112,7 +112,12 @@ def test_allowed_actions_are_the_buttons_in_display_order() -> None:
     assert allowed_actions(JobFacts(R)) == [Action.FAIL, Action.ABORT]
     assert allowed_actions(JobFacts(R, pausable=True)) == [Action.PAUSE, Action.FAIL, Action.ABORT]
     assert allowed_actions(JobFacts(C)) == [Action.DESTROY]
-    assert allowed_actions(JobFacts(P)) == [Action.RESUME, Action.FAIL, Action.ABORT, Action.DESTROY]
+    assert allowed_actions(JobFacts(P)) == [
+        Action.RESUME,
+        Action.FAIL,
+        Action.ABORT,
+        Action.DESTROY,
+    ]
 
 
 @pytest.mark.parametrize("facts", ALL_FACTS)

@@ -121,15 +121,25 @@ class PostgresStore(Store):
         return {int(r["version"]) for r in rows}
 
     def apply_migration(self, migration: Migration) -> bool:
-        with self.transaction(), self._conn() as conn:
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
-            if migration.version in self.applied_migrations():
-                return False
-            conn.execute(migration.sql.encode())  # several statements: no parameters
-            conn.execute(
-                "INSERT INTO rocketjob_migrations (version, name) VALUES (%s, %s)",
-                (migration.version, migration.name),
-            )
+        with self._pool.connection() as conn:
+            # A session lock taken before the transaction begins, so the transaction's
+            # catalog snapshot already sees what the previous lock holder committed.
+            conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
+            try:
+                with conn.transaction():
+                    self._local.conn = conn
+                    try:
+                        if migration.version in self.applied_migrations():
+                            return False
+                        conn.execute(migration.sql.encode())  # several statements, no params
+                        conn.execute(
+                            "INSERT INTO rocketjob_migrations (version, name) VALUES (%s, %s)",
+                            (migration.version, migration.name),
+                        )
+                    finally:
+                        self._local.conn = None
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
         return True
 
     def close(self) -> None:

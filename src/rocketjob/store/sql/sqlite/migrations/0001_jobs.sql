@@ -39,7 +39,7 @@ CREATE INDEX rocketjob_jobs_claim ON rocketjob_jobs (priority, run_at, id)
     WHERE state = 'queued';
 CREATE INDEX rocketjob_jobs_state ON rocketjob_jobs (state, id);
 CREATE INDEX rocketjob_jobs_class ON rocketjob_jobs (class_name, id);
-CREATE INDEX rocketjob_jobs_scheduled ON rocketjob_jobs (run_at)
+CREATE INDEX rocketjob_jobs_scheduled ON rocketjob_jobs (run_at, id)
     WHERE state = 'queued' AND run_at IS NOT NULL;
 
 -- Counts per state without scanning the jobs, kept by triggers. SQLite has one writer at

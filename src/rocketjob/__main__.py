@@ -1,0 +1,5 @@
+from __future__ import annotations
+
+from rocketjob.cli import main
+
+main()

@@ -1,0 +1,69 @@
+"""Schema migrations: numbered, recorded, applied once, automatic only on an empty database."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sample_jobs import Noop
+
+import rocketjob as rj
+from rocketjob.store import open_store
+from rocketjob.store.sqlfiles import Migration
+
+
+def test_an_empty_database_is_migrated_on_first_use(empty_database_url: str) -> None:
+    rj.configure(empty_database_url)
+    try:
+        job = Noop.create()
+        assert rj.Job.find(job.id).id == job.id  # type: ignore[arg-type]
+    finally:
+        rj.configure(None)
+    store = open_store(empty_database_url)
+    assert store.applied_migrations() == {m.version for m in store.migrations}
+    assert store.pending_migrations() == []
+    store.close()
+
+
+def test_migrate_applies_each_migration_once(empty_database_url: str) -> None:
+    store = open_store(empty_database_url)
+    assert [m.version for m in store.migrate()] == [m.version for m in store.migrations]
+    assert store.migrate() == []
+    store.close()
+
+
+def test_concurrent_migrations_apply_everything_exactly_once(empty_database_url: str) -> None:
+    applied: list[int] = []
+    errors: list[BaseException] = []
+
+    def migrate() -> None:
+        store = open_store(empty_database_url)
+        try:
+            applied.extend(m.version for m in store.migrate())
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            store.close()
+
+    threads = [threading.Thread(target=migrate) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    store = open_store(empty_database_url)
+    assert sorted(applied) == [m.version for m in store.migrations]
+    store.close()
+
+
+def test_an_older_schema_is_not_migrated_behind_the_operators_back(database_url: str) -> None:
+    store = open_store(database_url)
+    later = Migration(len(store.migrations) + 1, "later", "CREATE TABLE rocketjob_later (x int);")
+    store.migrations.append(later)
+    with pytest.raises(
+        rj.SchemaOutOfDate, match=r"needs migrations \[\d+\]: run `rocketjob migrate`"
+    ):
+        store.ensure_schema()
+    assert store.migrate() == [later]
+    store.ensure_schema()
+    store.close()

@@ -1,0 +1,128 @@
+"""On PostgreSQL, the hot queries are index scans that do not grow with the table."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+import pytest
+from pg import PostgresServer
+from sample_jobs import Noop
+
+import rocketjob as rj
+from rocketjob.store import open_store
+from rocketjob.store.postgres import PostgresStore
+
+pytestmark = pytest.mark.postgres
+JOBS = 60_000
+
+
+@pytest.fixture(scope="module")
+def big(postgres: PostgresServer) -> Iterator[PostgresStore]:
+    url = postgres.fresh_database()
+    store = open_store(url)
+    assert isinstance(store, PostgresStore)
+    rj.configure(store=store)
+    Noop.create_many([{}] * JOBS)
+    later = datetime.now(UTC) + timedelta(days=1)
+    Noop.create_many([{"run_at": later}] * 100)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            f"UPDATE rocketjob_jobs SET state = 'completed' WHERE id % 10 < 7 AND id <= {JOBS}"
+        )
+        conn.execute(
+            f"UPDATE rocketjob_jobs SET state = 'failed' WHERE id % 10 = 7 AND id <= {JOBS}"
+        )
+        conn.execute(
+            f"UPDATE rocketjob_jobs SET state = 'paused' WHERE id % 1000 = 8 AND id <= {JOBS}"
+        )
+        conn.execute("VACUUM ANALYZE rocketjob_jobs")
+    yield store
+    rj.configure(None)
+    postgres.drop(url)
+
+
+def plan(store: PostgresStore, query: str, **params: Any) -> dict[str, Any]:
+    with store._pool.connection() as conn:
+        row = conn.execute(f"EXPLAIN (FORMAT JSON) {store.queries[query]}", params).fetchone()
+    assert row is not None
+    (value,) = row.values()
+    result: dict[str, Any] = (json.loads(value) if isinstance(value, str) else value)[0]["Plan"]
+    return result
+
+
+def nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield node
+    for child in node.get("Plans", []):
+        yield from nodes(child)
+
+
+def scans(node: dict[str, Any]) -> set[tuple[str, str]]:
+    return {
+        (n["Node Type"], n.get("Index Name") or n.get("Relation Name", ""))
+        for n in nodes(node)
+        if "Scan" in n["Node Type"]
+    }
+
+
+def assert_no_full_scan_of_jobs(node: dict[str, Any], *, may_sort: bool = False) -> None:
+    for n in nodes(node):
+        assert not (n["Node Type"] == "Seq Scan" and n.get("Relation Name") == "rocketjob_jobs")
+        if not may_sort:
+            assert n["Node Type"] != "Sort", "a sort means the index order is not used"
+
+
+def test_counts_read_the_counters_not_the_jobs(big: PostgresStore) -> None:
+    buckets = plan(big, "count_buckets")
+    assert {relation for _, relation in scans(buckets)} == {"rocketjob_job_counts"}
+    due = plan(big, "count_due_with_run_at", now=datetime.now(UTC))
+    assert {name for _, name in scans(due)} == {"rocketjob_jobs_scheduled"}
+    counts = rj.Job.counts()
+    assert counts["all"] == JOBS + 100 and counts["scheduled"] == 100
+
+
+def test_the_claim_walks_the_claim_index(big: PostgresStore) -> None:
+    claim = plan(big, "claim_jobs", now=datetime.now(UTC), limit=100, worker_name="h:1")
+    assert ("Index Scan", "rocketjob_jobs_claim") in scans(claim)
+    assert_no_full_scan_of_jobs(claim)
+
+
+@pytest.mark.parametrize(
+    ("query", "indexes", "params"),
+    [
+        ("list_jobs", {"rocketjob_jobs_pkey"}, {}),
+        ("list_jobs_of_class", {"rocketjob_jobs_class"}, {"class_name": "sample_jobs.Noop"}),
+        # a common state pages along either index; a rare one fetches its few rows by state
+        (
+            "list_jobs_in_state",
+            {"rocketjob_jobs_state", "rocketjob_jobs_pkey"},
+            {"state": "completed", "class_name": None},
+        ),
+        ("list_jobs_in_state", {"rocketjob_jobs_state"}, {"state": "paused", "class_name": None}),
+    ],
+)
+def test_lists_page_along_an_index(
+    big: PostgresStore, query: str, indexes: set[str], params: dict[str, Any]
+) -> None:
+    page = plan(big, query, before_id=JOBS // 2, limit=51, **params)
+    used = {name for _, name in scans(page)}
+    assert used and used <= indexes | {"rocketjob_jobs"}
+    assert_no_full_scan_of_jobs(page, may_sort=params.get("state") == "paused")
+
+
+def test_the_scheduled_list_walks_the_scheduled_index(big: PostgresStore) -> None:
+    now = datetime.now(UTC)
+    page = plan(
+        big,
+        "list_jobs_scheduled",
+        now=now,
+        after_run_at=now,
+        after_id=0,
+        limit=51,
+        class_name=None,
+    )
+    assert "rocketjob_jobs_scheduled" in {name for _, name in scans(page)}
+    assert_no_full_scan_of_jobs(page)
