@@ -11,10 +11,19 @@ from rocketjob.errors import (
     RocketJobError,
     SchemaOutOfDate,
     ValidationError,
+    WorkerNotFound,
 )
 from rocketjob.jobs import Job
 from rocketjob.records import HistoryEntry, JobException, JobPage
 from rocketjob.states import Action, State, SubState
+from rocketjob.worker.control import (
+    WorkerInfo,
+    WorkerJob,
+    list_workers,
+    pause_workers,
+    resume_workers,
+    stop_workers,
+)
 
 __all__ = [
     "Action",
@@ -31,6 +40,13 @@ __all__ = [
     "State",
     "SubState",
     "ValidationError",
+    "WorkerInfo",
+    "WorkerJob",
+    "WorkerNotFound",
     "configure",
     "database_url",
+    "list_workers",
+    "pause_workers",
+    "resume_workers",
+    "stop_workers",
 ]

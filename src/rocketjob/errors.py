@@ -23,6 +23,10 @@ class JobNotFound(RocketJobError, LookupError):
     """No job with that id (of that class) exists."""
 
 
+class WorkerNotFound(RocketJobError, LookupError):
+    """No worker of that name is registered."""
+
+
 class InvalidTransition(RocketJobError):
     """The state table refuses this action in the job's current state."""
 

@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from rocketjob.config import get_store
 from rocketjob.errors import InvalidTransition
-from rocketjob.jobs import Job, JobInterrupted, process_name
+from rocketjob.jobs import Job, JobInterrupted, inline_name
 from rocketjob.records import JobException
 from rocketjob.states import Action, State, refusal
 from rocketjob.store import Claim, Finished, Row
@@ -100,7 +100,7 @@ def perform_inline(job: Job) -> None:
         _perform_unsaved(job)
         return
     store = get_store()
-    worker_name = process_name()
+    worker_name = inline_name()
     row = store.claim_job(job.id, worker_name)
     if row is None:
         job.reload()  # raises JobNotFound if it is gone

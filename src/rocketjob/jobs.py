@@ -68,7 +68,13 @@ def _default_actor() -> str:
 
 
 def process_name() -> str:
+    """host:pid, the default name of a worker process."""
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def inline_name() -> str:
+    """Who runs jobs through perform_now(): no worker, so the reaper leaves them alone."""
+    return f"inline:{process_name()}"
 
 
 class Job:

@@ -11,7 +11,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from rocketjob.errors import SchemaOutOfDate
@@ -267,11 +267,48 @@ class Store(ABC):
         """Saves progress; returns the job's state, None if the claim is no longer held."""
         params = {"id": claim.id, "lease": claim.lease, "percent_complete": percent}
         row = self.fetch_one("record_progress", params)
-        return None if row is None else str(row["state"])
+        return str(row["state"]) if row is not None else self.claimed_state(claim)
 
     def claimed_state(self, claim: Claim) -> str | None:
         row = self.fetch_one("claimed_state", {"id": claim.id, "lease": claim.lease})
         return None if row is None else str(row["state"])
+
+    # -- workers --------------------------------------------------------------------------
+
+    def register_worker(self, name: str, host: str, pid: int, threads: int) -> None:
+        params = {"name": name, "host": host, "pid": pid, "threads": threads, "now": self.now()}
+        self.execute("register_worker", params)
+
+    def heartbeat(self, name: str, state: str) -> tuple[bool, str | None]:
+        """Reports the worker alive in `state`: (still registered?, the desired state)."""
+        row = self.fetch_one("heartbeat", {"name": name, "state": state, "now": self.now()})
+        return (False, None) if row is None else (True, row["desired_state"])
+
+    def deregister_worker(self, name: str) -> None:
+        self.execute("deregister_worker", {"name": name})
+
+    def list_workers(self) -> list[Row]:
+        return self.fetch_all("list_workers", {})
+
+    def running_jobs_of_workers(self, names: Sequence[str]) -> list[Row]:
+        return self.fetch_all("running_jobs_of_workers", self._names_param(names))
+
+    def set_desired_state(self, name: str | None, desired_state: str) -> list[str]:
+        """Asks one worker (or every worker, for None) to move to `desired_state`."""
+        params = {"name": name, "desired_state": desired_state}
+        return [str(row["name"]) for row in self.fetch_all("set_desired_state", params)]
+
+    def reap_dead_workers(self, timeout: timedelta, by: str) -> tuple[list[Row], list[str]]:
+        """Requeues the jobs of workers silent for `timeout`, then forgets those workers."""
+        now = self.now()
+        params = {"now": now, "cutoff": now - timeout, "by": by}
+        with self.transaction():
+            requeued = self.fetch_all("requeue_jobs_of_dead_workers", params)
+            dead = self.fetch_all("delete_dead_workers", {"cutoff": now - timeout})
+        return requeued, [str(row["name"]) for row in dead]
+
+    def _names_param(self, names: Sequence[str]) -> dict[str, Any]:
+        return {"names": list(names)}
 
 
 def _claim_order(row: Row) -> tuple[int, bool, datetime, int]:

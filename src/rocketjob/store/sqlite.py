@@ -143,6 +143,9 @@ class SQLiteStore(Store):
     def _finished_params(self, claims: Sequence[Claim]) -> dict[str, Any]:
         return {"done": json.dumps([[c.id, c.lease] for c in claims])}
 
+    def _names_param(self, names: Sequence[str]) -> dict[str, Any]:
+        return {"names": json.dumps(list(names))}
+
     def applied_migrations(self) -> set[int]:
         conn = self._connection()
         exists = conn.execute(

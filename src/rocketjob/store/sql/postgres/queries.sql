@@ -191,8 +191,68 @@ WHERE id = %(id)s AND lease = %(lease)s AND state = 'running';
 -- name: record_progress
 -- Progress of a claimed job; the state it returns tells the worker whether to go on.
 UPDATE rocketjob_jobs SET percent_complete = %(percent_complete)s
-WHERE id = %(id)s AND lease = %(lease)s
+WHERE id = %(id)s AND lease = %(lease)s AND state = 'running'
 RETURNING state;
 
 -- name: claimed_state
 SELECT state FROM rocketjob_jobs WHERE id = %(id)s AND lease = %(lease)s;
+
+-- name: register_worker
+INSERT INTO rocketjob_workers (name, host, pid, state, desired_state, threads, started_at,
+                               heartbeat_at)
+VALUES (%(name)s, %(host)s, %(pid)s, 'starting', NULL, %(threads)s, %(now)s, %(now)s)
+ON CONFLICT (name) DO UPDATE SET
+    host = excluded.host, pid = excluded.pid, state = 'starting', desired_state = NULL,
+    threads = excluded.threads, started_at = excluded.started_at,
+    heartbeat_at = excluded.heartbeat_at;
+
+-- name: heartbeat
+-- The worker reports its state and learns what operators asked of it.
+UPDATE rocketjob_workers SET state = %(state)s, heartbeat_at = %(now)s
+WHERE name = %(name)s
+RETURNING desired_state;
+
+-- name: deregister_worker
+DELETE FROM rocketjob_workers WHERE name = %(name)s;
+
+-- name: list_workers
+SELECT name, host, pid, state, desired_state, threads, started_at, heartbeat_at
+FROM rocketjob_workers ORDER BY name;
+
+-- name: running_jobs_of_workers
+SELECT id, class_name, description, started_at, percent_complete, worker_name
+FROM rocketjob_jobs
+WHERE state = 'running' AND worker_name = ANY(%(names)s::text[])
+ORDER BY started_at, id;
+
+-- name: set_desired_state
+-- NOTIFY wakes the workers at once; they poll their row anyway.
+WITH asked AS (
+    UPDATE rocketjob_workers SET desired_state = %(desired_state)s
+    WHERE %(name)s::text IS NULL OR name = %(name)s
+    RETURNING name
+)
+SELECT name, pg_notify('rocketjob_control', name) FROM asked;
+
+-- name: requeue_jobs_of_dead_workers
+-- Running jobs whose worker stopped heartbeating (or never had a row) go back to the queue.
+-- Jobs run inline by perform_now() belong to no worker and are left alone.
+UPDATE rocketjob_jobs AS job SET
+    state = 'queued',
+    worker_name = NULL,
+    version = job.version + 1,
+    history = job.history || jsonb_build_array(jsonb_build_object(
+        'at', %(now)s::timestamptz, 'from', 'running', 'to', 'queued', 'action', 'requeue',
+        'by', %(by)s::text,
+        'message', 'worker ' || coalesce(job.worker_name, '?') || ' stopped heartbeating'))
+WHERE job.state = 'running'
+  AND job.started_at < %(cutoff)s
+  AND job.worker_name NOT LIKE 'inline:%%'
+  AND NOT EXISTS (
+      SELECT 1 FROM rocketjob_workers AS w
+      WHERE w.name = job.worker_name AND w.heartbeat_at >= %(cutoff)s)
+RETURNING job.id, job.class_name;
+
+-- name: delete_dead_workers
+DELETE FROM rocketjob_workers WHERE heartbeat_at < %(cutoff)s
+RETURNING name;

@@ -180,8 +180,63 @@ WHERE id = :id AND lease = :lease AND state = 'running';
 -- name: record_progress
 -- Progress of a claimed job; the state it returns tells the worker whether to go on.
 UPDATE rocketjob_jobs SET percent_complete = :percent_complete
-WHERE id = :id AND lease = :lease
+WHERE id = :id AND lease = :lease AND state = 'running'
 RETURNING state;
 
 -- name: claimed_state
 SELECT state FROM rocketjob_jobs WHERE id = :id AND lease = :lease;
+
+-- name: register_worker
+INSERT INTO rocketjob_workers (name, host, pid, state, desired_state, threads, started_at,
+                               heartbeat_at)
+VALUES (:name, :host, :pid, 'starting', NULL, :threads, :now, :now)
+ON CONFLICT (name) DO UPDATE SET
+    host = excluded.host, pid = excluded.pid, state = 'starting', desired_state = NULL,
+    threads = excluded.threads, started_at = excluded.started_at,
+    heartbeat_at = excluded.heartbeat_at;
+
+-- name: heartbeat
+-- The worker reports its state and learns what operators asked of it.
+UPDATE rocketjob_workers SET state = :state, heartbeat_at = :now
+WHERE name = :name
+RETURNING desired_state;
+
+-- name: deregister_worker
+DELETE FROM rocketjob_workers WHERE name = :name;
+
+-- name: list_workers
+SELECT name, host, pid, state, desired_state, threads, started_at, heartbeat_at
+FROM rocketjob_workers ORDER BY name;
+
+-- name: running_jobs_of_workers
+SELECT id, class_name, description, started_at, percent_complete, worker_name
+FROM rocketjob_jobs INDEXED BY rocketjob_jobs_running
+WHERE state = 'running' AND worker_name IN (SELECT value FROM json_each(:names))
+ORDER BY started_at, id;
+
+-- name: set_desired_state
+UPDATE rocketjob_workers SET desired_state = :desired_state
+WHERE :name IS NULL OR name = :name
+RETURNING name;
+
+-- name: requeue_jobs_of_dead_workers
+-- Running jobs whose worker stopped heartbeating (or never had a row) go back to the queue.
+-- Jobs run inline by perform_now() belong to no worker and are left alone.
+UPDATE rocketjob_jobs SET
+    state = 'queued',
+    worker_name = NULL,
+    version = version + 1,
+    history = json_insert(history, '$[#]', json_object(
+        'at', :now, 'from', 'running', 'to', 'queued', 'action', 'requeue', 'by', :by,
+        'message', 'worker ' || coalesce(worker_name, '?') || ' stopped heartbeating'))
+WHERE state = 'running'
+  AND started_at < :cutoff
+  AND worker_name NOT LIKE 'inline:%'
+  AND NOT EXISTS (
+      SELECT 1 FROM rocketjob_workers AS w
+      WHERE w.name = rocketjob_jobs.worker_name AND w.heartbeat_at >= :cutoff)
+RETURNING id, class_name;
+
+-- name: delete_dead_workers
+DELETE FROM rocketjob_workers WHERE heartbeat_at < :cutoff
+RETURNING name;

@@ -1,0 +1,16 @@
+-- Worker processes: what each one reports of itself, and what operators asked of it.
+
+CREATE TABLE rocketjob_workers (
+    name text PRIMARY KEY,
+    host text NOT NULL,
+    pid integer NOT NULL,
+    state text NOT NULL CHECK (state IN ('starting', 'running', 'paused', 'stopping')),
+    -- what an operator asked for; the worker moves its state there (NULL: nothing asked)
+    desired_state text CHECK (desired_state IN ('running', 'paused', 'stopping')),
+    threads integer NOT NULL,
+    started_at text NOT NULL,
+    heartbeat_at text NOT NULL
+);
+
+-- The reaper and the workers page look up the running jobs of workers.
+CREATE INDEX rocketjob_jobs_running ON rocketjob_jobs (worker_name) WHERE state = 'running';
