@@ -71,7 +71,8 @@ class PostgresStore(Store):
             url,
             min_size=1,
             max_size=max(pool_size, 2),
-            kwargs={"autocommit": True, "row_factory": dict_row},
+            # Every query is prepared at first use: they are few and all hot.
+            kwargs={"autocommit": True, "row_factory": dict_row, "prepare_threshold": 0},
             configure=_configure,
             timeout=connect_timeout,
             name="rocketjob",
@@ -147,8 +148,11 @@ class PostgresStore(Store):
             self.execute("notify_jobs", {})
         return ids
 
-    def _finished_params(self, claims: Sequence[Claim]) -> dict[str, Any]:
-        return {"ids": [c.id for c in claims], "leases": [c.lease for c in claims]}
+    def execute_for_claims(
+        self, query: str, claims: Sequence[Claim], params: dict[str, Any]
+    ) -> int:
+        arrays = {"ids": [c.id for c in claims], "leases": [c.lease for c in claims]}
+        return self.execute(query, {**params, **arrays})
 
     def applied_migrations(self) -> set[int]:
         with self._conn() as conn:
@@ -169,7 +173,8 @@ class PostgresStore(Store):
                     try:
                         if migration.version in self.applied_migrations():
                             return False
-                        conn.execute(migration.sql.encode())  # several statements, no params
+                        # several statements: no parameters, never prepared
+                        conn.execute(migration.sql.encode(), prepare=False)
                         conn.execute(
                             "INSERT INTO rocketjob_migrations (version, name) VALUES (%s, %s)",
                             (migration.version, migration.name),
