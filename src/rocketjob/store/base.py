@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from rocketjob.errors import SchemaOutOfDate
 from rocketjob.store.sqlfiles import Migration, load_migrations, load_queries
@@ -57,16 +57,14 @@ class JobChange:
     entry: str  # the history entry, JSON text
 
 
-@dataclass(frozen=True)
-class Claim:
+class Claim(NamedTuple):
     """A worker's hold on a running job: writes go through only with the latest lease."""
 
     id: int
     lease: int
 
 
-@dataclass(frozen=True)
-class Finished:
+class Finished(NamedTuple):
     claim: Claim
     keep: bool  # False: the job is destroyed on completion
 

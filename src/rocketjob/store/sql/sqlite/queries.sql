@@ -209,7 +209,7 @@ FROM rocketjob_workers ORDER BY name;
 
 -- name: running_jobs_of_workers
 SELECT id, class_name, description, started_at, percent_complete, worker_name
-FROM rocketjob_jobs INDEXED BY rocketjob_jobs_running
+FROM rocketjob_jobs INDEXED BY rocketjob_jobs_state
 WHERE state = 'running' AND worker_name IN (SELECT value FROM json_each(:names))
 ORDER BY started_at, id;
 
