@@ -28,8 +28,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass(frozen=True)
-class NewJob:
+class NewJob(NamedTuple):
     class_name: str
     description: str | None
     priority: int
@@ -149,7 +148,7 @@ class Store(ABC):
     # -- jobs ---------------------------------------------------------------------------
 
     def insert_job(self, job: NewJob) -> Row:
-        row = self.fetch_one("insert_job", {**asdict(job), "created_at": self.now()})
+        row = self.fetch_one("insert_job", {**job._asdict(), "created_at": self.now()})
         assert row is not None
         return row
 

@@ -8,7 +8,6 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -135,7 +134,7 @@ class SQLiteStore(Store):
         if not jobs:
             return []
         created_at = to_text(self.now())
-        rows = [{**_params(asdict(job)), "created_at": created_at} for job in jobs]
+        rows = [{**_params(job._asdict()), "created_at": created_at} for job in jobs]
         conn = self._connection()
         with self.transaction():
             before = int(self.fetch_all("last_job_id", {})[0]["id"])
