@@ -132,3 +132,31 @@ def worker(
     import_modules(modules)
     config.configure(database_url, pool_size=threads + 4)
     Worker(threads=threads, burst=burst, name=name, poll_interval=poll_interval).run()
+
+
+@main.command()
+@database_url_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--insecure",
+    is_flag=True,
+    help="Serve on a non-loopback address without sign-in (ROCKETJOB_WEB_USERS).",
+)
+@reports_errors
+def web(database_url: str, host: str, port: int, insecure: bool) -> None:
+    """Serve Mission Control, the web UI and JSON API."""
+    from rocketjob.mission_control.server import serve
+
+    serve(host=host, port=port, database_url=database_url, insecure=insecure)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@reports_errors
+def demo(host: str, port: int) -> None:
+    """Try it: sample jobs, a worker and Mission Control on a fresh SQLite file."""
+    from rocketjob.mission_control import demo
+
+    demo.run(host=host, port=port)
