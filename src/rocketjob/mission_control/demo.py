@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -16,6 +17,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from types import FrameType
 
 import rocketjob as rj
 from rocketjob.mission_control.server import serve
@@ -123,7 +125,14 @@ def feed(stop: threading.Event) -> None:
             SyncInventory.create(warehouse="Porto", stock={"crates": rounds})
 
 
+def _exit(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
 def run(*, host: str, port: int) -> None:
+    # uvicorn re-raises the signal that stopped it: exit through the cleanup below.
+    signal.signal(signal.SIGTERM, _exit)
+    signal.signal(signal.SIGINT, _exit)
     folder = Path(tempfile.mkdtemp(prefix="rocketjob-demo-"))
     database_url = f"sqlite:///{folder / 'demo.sqlite3'}"
     rj.configure(database_url)
