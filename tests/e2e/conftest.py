@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from browsing import CHROMIUM, CHROMIUM_ARGS, Server, free_port, responds, stop
-from processes import cli_env, start_rocketjob, wait_until
+from processes import Background, cli_env, start_rocketjob, wait_until
 
 import rocketjob as rj
 
@@ -75,27 +75,28 @@ def server(database: str) -> Iterator[Server]:
 
 
 @pytest.fixture
-def mounted_server(database: str) -> Iterator[Server]:
+def mounted_server(database: str, tmp_path: Path) -> Iterator[Server]:
     """A host application serving Mission Control under /ops/rocketjob, with uvicorn."""
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "mounted_app:app", "--port", str(port)],
-        env=cli_env(database),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}/ops/rocketjob"
-    try:
-        wait_until(lambda: process.poll() is not None or responds(f"{url}/jobs"), 30, "mount")
-        assert process.poll() is None, stop(process)
-        yield Server(url, database)
-    finally:
-        stop(process)
+    with (tmp_path / "uvicorn.log").open("w+") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "mounted_app:app", "--port", str(port)],
+            env=cli_env(database),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}/ops/rocketjob"
+        try:
+            wait_until(lambda: process.poll() is not None or responds(f"{url}/jobs"), 30, "mount")
+            assert process.poll() is None, log.read()
+            yield Server(url, database)
+        finally:
+            process.terminate()
+            process.wait(15)
 
 
 @pytest.fixture
-def worker(database: str) -> Iterator[subprocess.Popen[str]]:
+def worker(database: str) -> Iterator[Background]:
     """A real `rocketjob worker` on the test's database, running until the test ends."""
     process = start_rocketjob(
         "worker",
@@ -105,6 +106,8 @@ def worker(database: str) -> Iterator[subprocess.Popen[str]]:
         "2",
         "--poll-interval",
         "0.2",
+        "--stop-timeout",
+        "0.5",
         database_url=database,
     )
     yield process

@@ -4,12 +4,12 @@ resumed, live updates without reloading, and the same with JavaScript off."""
 from __future__ import annotations
 
 import re
-import subprocess
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from browsing import Server, assert_not_reloaded, confirm, mark_page
 from playwright.sync_api import Page, expect
+from processes import Background
 from sample_jobs import Fails, Kept, Noop, Slow
 
 import rocketjob as rj
@@ -62,9 +62,7 @@ def test_lists_and_counts_update_by_themselves(page: Page, server: Server) -> No
     assert_not_reloaded(page)
 
 
-def test_pause_and_resume_a_running_job(
-    page: Page, server: Server, worker: subprocess.Popen[str]
-) -> None:
+def test_pause_and_resume_a_running_job(page: Page, server: Server, worker: Background) -> None:
     job = Slow.create(steps=600, step_seconds=0.05, description="resize photos")
     page.goto(f"{server.url}/jobs/{job.id}")
     mark_page(page)

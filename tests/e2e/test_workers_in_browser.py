@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 from browsing import Server, assert_not_reloaded, confirm, mark_page
 from playwright.sync_api import Page, expect
-from processes import wait_until
+from processes import Background, wait_until
 from sample_jobs import Slow
 
 pytestmark = pytest.mark.e2e
 
 
 def test_pause_resume_and_stop_all_from_the_actions_menu(
-    page: Page, server: Server, worker: subprocess.Popen[str]
+    page: Page, server: Server, worker: Background
 ) -> None:
     page.goto(f"{server.url}/workers")
     row = page.locator("tr.worker")
@@ -22,18 +20,22 @@ def test_pause_resume_and_stop_all_from_the_actions_menu(
     badge = row.locator(".worker-state .badge")
     expect(badge).to_have_text("running", timeout=20_000)
 
-    for label, state in (("Pause All", "paused"), ("Resume All", "running")):
-        page.get_by_text("Actions", exact=True).click()
+    for label, verb, state in (
+        ("Pause All", "pause", "paused"),
+        ("Resume All", "resume", "running"),
+    ):
+        page.locator("#workers-menu summary").click()
         page.get_by_role("button", name=label).click()
         confirm(page, label)
-        expect(page.locator(".flash")).to_contain_text("Asked every worker to")
+        expect(page.locator(".flash")).to_have_text(f"Asked every worker to {verb} (1 worker).")
         mark_page(page)
         expect(badge).to_have_text(state, timeout=20_000)  # the worker obeyed; no reload
         assert_not_reloaded(page)
 
-    page.get_by_text("Actions", exact=True).click()
+    page.locator("#workers-menu summary").click()
     page.get_by_role("button", name="Stop All").click()
     confirm(page, "Stop All")
+    expect(page.locator(".flash")).to_have_text("Asked every worker to stop (1 worker).")
     mark_page(page)
     expect(page.get_by_text("No worker is running.")).to_be_visible(timeout=20_000)
     assert_not_reloaded(page)
@@ -42,7 +44,7 @@ def test_pause_resume_and_stop_all_from_the_actions_menu(
 
 
 def test_a_worker_shows_the_job_it_runs_and_pauses_alone(
-    page: Page, server: Server, worker: subprocess.Popen[str]
+    page: Page, server: Server, worker: Background
 ) -> None:
     job = Slow.create(steps=600, step_seconds=0.05, description="long export")
     page.goto(f"{server.url}/workers")

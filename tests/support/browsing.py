@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import urllib.error
@@ -10,6 +11,7 @@ import urllib.request
 from dataclasses import dataclass
 
 from playwright.sync_api import Page, expect
+from processes import Background
 
 CHROMIUM = os.environ.get("ROCKETJOB_TEST_CHROMIUM", "/usr/bin/chromium")
 # Without the background-networking flags Chromium's connections hang on a closed network.
@@ -39,14 +41,17 @@ def responds(url: str) -> bool:
         return False
 
 
-def stop(process: subprocess.Popen[str]) -> str:
+def stop(process: Background) -> str:
+    """Stops the process as a supervisor would (SIGTERM, then SIGKILL); its output."""
     if process.poll() is None:
-        process.terminate()
+        process.send_signal(signal.SIGTERM)
         try:
-            return process.communicate(timeout=15)[0] or ""
+            process.wait(15)
         except subprocess.TimeoutExpired:
             process.kill()
-    return process.communicate()[0] or ""
+    output = process.output()
+    process.close()
+    return output
 
 
 @dataclass

@@ -138,24 +138,14 @@ def run(*, host: str, port: int) -> None:
     rj.configure(database_url)
     enqueue_mix()
     print(f"demo database: {database_url}", flush=True)
+    # A short stop timeout: on exit the demo's slow jobs are handed back, not awaited.
     worker = subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "rocketjob",
-            "--log-level",
-            "WARNING",
-            "worker",
-            "--import",
-            __name__,
-            "--threads",
-            "4",
-            "--poll-interval",
-            "0.5",
-            "--database-url",
-            database_url,
-        ],
-    )
+            sys.executable, "-m", "rocketjob", "--log-level", "WARNING", "worker",
+            "--import", __name__, "--threads", "4", "--poll-interval", "0.5",
+            "--stop-timeout", "1", "--database-url", database_url,
+        ]
+    )  # fmt: skip
     stop = threading.Event()
     feeder = threading.Thread(target=feed, args=(stop,), name="rocketjob-demo-feed", daemon=True)
     feeder.start()

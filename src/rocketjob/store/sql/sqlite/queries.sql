@@ -122,6 +122,8 @@ UPDATE rocketjob_jobs SET
 WHERE id IN (
     SELECT id FROM rocketjob_jobs INDEXED BY rocketjob_jobs_claim
     WHERE state = 'queued' AND (run_at IS NULL OR run_at <= :now)
+      AND (:include IS NULL OR class_name REGEXP :include)
+      AND (:exclude IS NULL OR NOT class_name REGEXP :exclude)
     ORDER BY priority, run_at, id
     LIMIT :limit)
 RETURNING id, class_name, description, priority, state, sub_state, run_at, expires_at,
@@ -240,6 +242,23 @@ RETURNING id, class_name;
 -- name: delete_dead_workers
 DELETE FROM rocketjob_workers WHERE heartbeat_at < :cutoff
 RETURNING name;
+
+-- name: notify_jobs
+-- No notifications on SQLite: workers poll.
+SELECT 1;
+
+-- name: hand_back_jobs
+-- A stopping worker returns jobs it holds to the queue; only rows it still holds.
+UPDATE rocketjob_jobs SET
+    state = 'queued',
+    worker_name = NULL,
+    version = version + 1,
+    history = json_insert(history, '$[#]', json_object(
+        'at', :now, 'from', 'running', 'to', 'queued', 'action', 'requeue',
+        'by', :worker_name, 'message', :reason))
+WHERE state = 'running' AND id IN (
+    SELECT json_extract(held.value, '$[0]') FROM json_each(:done) AS held
+    WHERE json_extract(held.value, '$[1]') = rocketjob_jobs.lease);
 
 -- name: list_class_names
 -- The distinct class names, one index probe each (a loose index scan).
