@@ -110,6 +110,16 @@ def test_a_form_from_another_site_is_refused(store: Store, client: TestClient) -
     assert job.reload().state is rj.State.QUEUED
 
 
+def test_a_form_through_a_proxy_that_names_the_public_host_is_accepted(
+    store: Store, client: TestClient
+) -> None:
+    job = Noop.create()
+    data = {"csrf_token": csrf_token(client), "confirmed": "yes"}
+    headers = {"origin": "https://ops.example.com", "x-forwarded-host": "ops.example.com"}
+    assert client.post(f"/jobs/{job.id}/abort", data=data, headers=headers).status_code == 303
+    assert job.reload().state is rj.State.ABORTED
+
+
 def test_actions_on_unknown_jobs_and_unknown_actions_are_404(
     store: Store, client: TestClient
 ) -> None:

@@ -192,8 +192,10 @@ def check_form(request: Request, submitted: str | None) -> None:
     """Refuses a form POST whose CSRF token or origin is not Mission Control's own."""
     signer: Signer = request.app.state.signer
     origin = request.headers.get("origin")
-    # Hosts, not schemes, are compared: a TLS proxy in front may hide the scheme.
-    if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host"):
+    # Hosts, not schemes, are compared: a TLS proxy in front may hide the scheme, and may
+    # pass the public host on as X-Forwarded-Host.
+    hosts = {request.headers.get("host"), request.headers.get("x-forwarded-host")}
+    if origin and origin != "null" and urlsplit(origin).netloc not in hosts:
         raise CsrfRefused(f"this form was sent from {origin}, not from Mission Control")
     if not signer.csrf_valid(request.cookies.get(CSRF_COOKIE), submitted):
         raise CsrfRefused(
