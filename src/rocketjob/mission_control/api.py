@@ -164,7 +164,7 @@ def job_out(job: rj.Job, now: datetime) -> dict[str, Any]:
         "failure_count": job.failure_count,
         "worker_name": job.worker_name,
         "percent_complete": job.percent_complete,
-        "duration_seconds": views.duration_seconds(job, now),
+        "duration_seconds": views.job_duration(job, now).total_seconds(),
         "exception": exception.to_json() if exception else None,
         "fields": views.jsonable(job.fields),
         "load_error": job.load_error,

@@ -25,7 +25,7 @@ def _render(
 ) -> HTMLResponse:
     renderer: Renderer = request.app.state.renderer
     if fragment:
-        return renderer.fragment(f"{template}_live.html", context, request)
+        return renderer.fragment(request, f"{template}_live.html", context)
     return renderer.page(request, f"{template}.html", context)
 
 

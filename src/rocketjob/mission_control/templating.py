@@ -122,7 +122,7 @@ class Renderer:
             response.delete_cookie(FLASH_COOKIE, path=cookie_path)
         return response
 
-    def fragment(self, template: str, context: dict[str, Any], request: Request) -> HTMLResponse:
+    def fragment(self, request: Request, template: str, context: dict[str, Any]) -> HTMLResponse:
         """Only the live parts of a page: no cookies touched, the flash left for the page."""
         token, _ = self.csrf_token(request)
         html = ENVIRONMENT.get_template(template).render(

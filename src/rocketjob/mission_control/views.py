@@ -109,10 +109,10 @@ def compact_count(n: int) -> str:
     return f"{n / 1_000_000:.1f}M"
 
 
-def duration_text(job: Job, now: datetime) -> str:
-    """The duration of a job as its list state means it (see DESIGN §4)."""
+def job_duration(job: Job, now: datetime) -> timedelta:
+    """How long the job has been in the state that matters for it (DESIGN §4)."""
     assert job.created_at is not None
-    span = duration(
+    return duration(
         job.state,
         now=now,
         created_at=job.created_at,
@@ -120,8 +120,12 @@ def duration_text(job: Job, now: datetime) -> str:
         completed_at=job.completed_at,
         run_at=job.run_at,
     )
+
+
+def duration_text(job: Job, now: datetime) -> str:
+    """The duration in words that say what it means for the job's list state."""
+    text = format_duration(job_duration(job, now))
     shown = list_state(job.state, job.run_at, now)
-    text = format_duration(span)
     if shown == "scheduled":
         return f"runs in {text}"
     if shown == "queued":
@@ -133,18 +137,6 @@ def duration_text(job: Job, now: datetime) -> str:
     if job.started_at is None:
         return "never ran"
     return f"ran {text}"
-
-
-def duration_seconds(job: Job, now: datetime) -> float:
-    assert job.created_at is not None
-    return duration(
-        job.state,
-        now=now,
-        created_at=job.created_at,
-        started_at=job.started_at,
-        completed_at=job.completed_at,
-        run_at=job.run_at,
-    ).total_seconds()
 
 
 def short_class(class_name: str) -> str:
