@@ -157,6 +157,10 @@ def test_unknown_ids_are_404(client: TestClient, method: str, path: str) -> None
         ("POST", "/api/jobs/1/fail", {"reason": 5}),
         ("POST", "/api/workers/explode", None),
         ("POST", "/api/workers/a:1/explode", None),
+        ("GET", "/api/jobs/99999999999999999999", None),
+        ("GET", "/api/jobs?q=%00", None),
+        ("POST", "/api/jobs/1/fail", {"reason": "nul\x00byte"}),
+        ("POST", "/api/workers/a%00b/pause", None),
     ],
 )
 def test_malformed_input_is_422(
@@ -202,3 +206,24 @@ def test_workers_and_their_control(store: Store, client: TestClient) -> None:
     }
     assert post(client, "/api/workers/stop").json()["asked"] == ["a:1", "b:2"]
     assert {w["desired_state"] for w in client.get("/api/workers").json()} == {"stopping"}
+
+
+NASTY = ["%00", "%FF", "'; DROP TABLE rocketjob_jobs; --", "%25%5F%5C", "9" * 30, "-1", "☃" * 50]
+
+
+@pytest.mark.parametrize("value", NASTY)
+def test_no_input_makes_a_500(store: Store, client: TestClient, value: str) -> None:
+    Noop.create(description="still here")
+    for path in (
+        f"/api/jobs?q={value}",
+        f"/api/jobs?cursor={value}",
+        f"/api/jobs?state=scheduled&cursor={value}%7C{value}",
+        f"/api/jobs/{value}",
+        f"/jobs?q={value}",
+        f"/jobs/{value}",
+        f"/api/workers/{value}/pause",
+    ):
+        method = "POST" if path.endswith("/pause") else "GET"
+        response = client.request(method, path, headers=JSON)
+        assert response.status_code < 500, (path, response.text)
+    assert client.get("/api/jobs/counts").json()["all"] == 1

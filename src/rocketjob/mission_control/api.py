@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
@@ -22,8 +22,14 @@ from rocketjob.states import list_state
 ListState = Literal["running", "scheduled", "queued", "paused", "failed", "aborted", "completed"]
 JobActionName = Literal["pause", "resume", "retry", "fail", "abort", "run_now"]
 WorkerActionName = Literal["pause", "resume", "stop"]
-Search = Annotated[str | None, Query(max_length=200, description="Class name or description")]
+# Text that reaches the database: bounded, and without NUL (no database stores it).
+TEXT = r"^[^\x00]*$"
+Search = Annotated[
+    str | None, Query(max_length=200, pattern=TEXT, description="Class name or description")
+]
 Cursor = Annotated[str | None, Query(max_length=100, description="next_cursor of a page")]
+JobId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+WorkerName = Annotated[str, Path(max_length=300, pattern=TEXT)]
 PAGE_SIZE = 50
 
 
@@ -122,7 +128,7 @@ class WorkersAskedOut(BaseModel):
 
 
 class FailIn(BaseModel):
-    reason: str | None = Field(None, max_length=1000)
+    reason: str | None = Field(None, max_length=1000, pattern=TEXT)
 
 
 def require_json(request: Request) -> None:
@@ -199,7 +205,7 @@ def counts() -> dict[str, int]:
 
 
 @router.get("/jobs/{job_id}", response_model=JobDetailOut, summary="One job, with its history")
-def show_job(job_id: int) -> dict[str, Any]:
+def show_job(job_id: JobId) -> dict[str, Any]:
     return job_detail(rj.Job.find(job_id), get_store().now())
 
 
@@ -212,7 +218,7 @@ def show_job(job_id: int) -> dict[str, Any]:
 )
 def act_on_job(
     request: Request,
-    job_id: int,
+    job_id: JobId,
     action: JobActionName,
     body: Annotated[FailIn | None, Body()] = None,
 ) -> dict[str, Any]:
@@ -233,7 +239,7 @@ def act_on_job(
     dependencies=[Depends(require_json)],
     responses={409: {"description": "a running job cannot be destroyed"}},
 )
-def destroy_job(request: Request, job_id: int) -> Response:
+def destroy_job(request: Request, job_id: JobId) -> Response:
     rj.Job.find(job_id).destroy(by=actor(request))
     return Response(status_code=204)
 
@@ -263,7 +269,7 @@ _DESIRED = {"pause": "paused", "resume": "running", "stop": "stopping"}
     summary="Pause, resume or stop one worker",
     dependencies=[Depends(require_json)],
 )
-def act_on_worker(name: str, action: WorkerActionName) -> dict[str, Any]:
+def act_on_worker(name: WorkerName, action: WorkerActionName) -> dict[str, Any]:
     return {"asked": _ASK[action](name), "desired_state": _DESIRED[action]}
 
 

@@ -14,13 +14,13 @@ from starlette.responses import Response
 import rocketjob as rj
 from rocketjob.config import get_store
 from rocketjob.mission_control import views
-from rocketjob.mission_control.api import ask_workers
+from rocketjob.mission_control.api import TEXT, JobId, WorkerName, ask_workers
 from rocketjob.mission_control.security import CSRF_FIELD, check_form, current_user
 from rocketjob.mission_control.templating import Links, Renderer
 from rocketjob.states import Action, list_state
 
 router = APIRouter(include_in_schema=False)
-FormText = Annotated[str, Form(max_length=1000)]
+FormText = Annotated[str, Form(max_length=1000, pattern=TEXT)]
 _JOB_ACTIONS = {a.value: a for a in views.ACTION_LABELS}
 _WORKER_ACTIONS = tuple(views.WORKER_ACTION_LABELS)
 
@@ -42,7 +42,7 @@ def _confirm(request: Request, context: dict[str, Any]) -> Response:
 @router.post("/jobs/{job_id}/{action}")
 def act_on_job(
     request: Request,
-    job_id: int,
+    job_id: JobId,
     action: str,
     csrf_token: Annotated[str, Form(alias=CSRF_FIELD)] = "",
     confirmed: FormText = "",
@@ -98,7 +98,7 @@ def act_on_workers(
 @router.post("/workers/{name}/{action}")
 def act_on_worker(
     request: Request,
-    name: str,
+    name: WorkerName,
     action: str,
     csrf_token: Annotated[str, Form(alias=CSRF_FIELD)] = "",
     confirmed: FormText = "",

@@ -12,7 +12,7 @@ from starlette.responses import HTMLResponse, RedirectResponse
 import rocketjob as rj
 from rocketjob.config import get_store
 from rocketjob.mission_control import views
-from rocketjob.mission_control.api import Cursor, ListState, Search, load_page
+from rocketjob.mission_control.api import Cursor, JobId, ListState, Search, load_page
 from rocketjob.mission_control.templating import Links, Renderer
 from rocketjob.states import list_state
 
@@ -68,7 +68,7 @@ def _row(job: rj.Job, now: datetime) -> dict[str, Any]:
 
 
 @router.get("/jobs/{job_id}")
-def job(request: Request, job_id: int, fragment: Fragment = False) -> HTMLResponse:
+def job(request: Request, job_id: JobId, fragment: Fragment = False) -> HTMLResponse:
     found = rj.Job.find(job_id)
     now = get_store().now()
     state = list_state(found.state, found.run_at, now)
