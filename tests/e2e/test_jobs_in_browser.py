@@ -28,6 +28,12 @@ def test_open_the_lists_then_retry_a_failed_job(page: Page, server: Server) -> N
     expect(page.locator("tbody tr")).to_have_count(3)
     expect(page.get_by_text("runs in 59 min")).to_be_visible()
 
+    page.keyboard.press("/")
+    page.keyboard.type("charge")
+    page.keyboard.press("Enter")
+    expect(page.locator("tbody tr")).to_have_count(1)
+    expect(page).to_have_url(f"{server.url}/jobs?q=charge")
+
     page.get_by_role("link", name=re.compile("^Failed")).click()
     expect(page.get_by_role("heading", name="Failed jobs")).to_be_visible()
     page.get_by_role("link", name=f"sample_jobs.Fails job #{failed.id}").click()

@@ -2,7 +2,8 @@
 // - live parts ([data-live] with an id) refresh every couple of seconds from the page's
 //   fragment URL (body[data-live-url]), paused while the tab is hidden;
 // - forms with data-confirm ask in a dialog, then post with confirmed=yes (without this
-//   script the server asks on a page of its own).
+//   script the server asks on a page of its own);
+// - "/" focuses the search box.
 "use strict";
 
 (() => {
@@ -97,6 +98,15 @@
       { once: true },
     );
     dialog.showModal();
+  });
+
+  // "/" jumps to the search box, as in most dashboards.
+  document.addEventListener("keydown", (event) => {
+    const search = document.querySelector('input[type="search"]');
+    const typing = event.target instanceof Element && event.target.matches("input, textarea");
+    if (event.key !== "/" || search === null || typing || event.ctrlKey || event.metaKey) return;
+    event.preventDefault();
+    search.focus();
   });
 
   // A menu closes when the operator clicks elsewhere.
