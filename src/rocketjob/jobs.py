@@ -233,7 +233,7 @@ class Job:
         """A job read from the store, as its class; unknown classes load as plain Job."""
         cls = job_class(row["class_name"])
         job = (cls or Job).__new__(cls or Job)
-        job._blank()
+        job._claim, job._checked_at, job._raw_fields, job.load_error = None, 0.0, None, None
         job._load(row)
         if cls is None:
             job._raw_fields = dict(row["fields"])

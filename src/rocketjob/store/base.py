@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from rocketjob.errors import SchemaOutOfDate
 from rocketjob.store.sqlfiles import Migration, load_migrations, load_queries
@@ -57,16 +57,14 @@ class JobChange:
     entry: str  # the history entry, JSON text
 
 
-@dataclass(frozen=True)
-class Claim:
+class Claim(NamedTuple):
     """A worker's hold on a running job: writes go through only with the latest lease."""
 
     id: int
     lease: int
 
 
-@dataclass(frozen=True)
-class Finished:
+class Finished(NamedTuple):
     claim: Claim
     keep: bool  # False: the job is destroyed on completion
 
@@ -95,7 +93,10 @@ class Store(ABC):
         """Inserts all jobs in one transaction; their ids in the same order."""
 
     @abstractmethod
-    def _finished_params(self, claims: Sequence[Claim]) -> dict[str, Any]: ...
+    def execute_for_claims(
+        self, query: str, claims: Sequence[Claim], params: dict[str, Any]
+    ) -> int:
+        """Runs a query over many (id, lease) claims at once; the rows it changed."""
 
     @abstractmethod
     def applied_migrations(self) -> set[int]: ...
@@ -268,14 +269,9 @@ class Store(ABC):
         """Returns held jobs to the queue (a stopping or pausing worker); others untouched."""
         if not claims:
             return 0
-        params = {
-            **self._finished_params(claims),
-            "now": self.now(),
-            "worker_name": worker_name,
-            "reason": reason,
-        }
+        params = {"now": self.now(), "worker_name": worker_name, "reason": reason}
         with self.transaction():
-            handed_back = self.execute("hand_back_jobs", params)
+            handed_back = self.execute_for_claims("hand_back_jobs", claims, params)
             self.execute("notify_jobs", {})
         return handed_back
 
@@ -297,10 +293,10 @@ class Store(ABC):
         destroyed = [f.claim for f in finished if not f.keep]
         with self.transaction():
             if destroyed:
-                self.execute("destroy_completed_jobs", self._finished_params(destroyed))
+                self.execute_for_claims("destroy_completed_jobs", destroyed, {})
             if kept:
-                params = {**self._finished_params(kept), "now": now, "worker_name": worker_name}
-                self.execute("complete_jobs", params)
+                params = {"now": now, "worker_name": worker_name}
+                self.execute_for_claims("complete_jobs", kept, params)
 
     def fail_claimed_job(self, claim: Claim, exception: dict[str, Any], worker_name: str) -> bool:
         params = {

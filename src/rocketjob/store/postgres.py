@@ -32,6 +32,8 @@ INSERT_CHUNK = 5_000
 MIGRATION_LOCK = zlib.crc32(b"rocketjob.migrate")
 
 Connection = psycopg.Connection[Row]
+# Queries that claim work in index order (see the claim pool).
+CLAIMS = frozenset({"claim_jobs"})
 # Channel names of the notifications, as the worker knows them.
 CHANNELS = {"rocketjob_jobs": "jobs", "rocketjob_control": "control"}
 
@@ -71,13 +73,33 @@ class PostgresStore(Store):
             url,
             min_size=1,
             max_size=max(pool_size, 2),
-            kwargs={"autocommit": True, "row_factory": dict_row},
+            # Every query is prepared at first use: they are few and all hot.
+            kwargs={"autocommit": True, "row_factory": dict_row, "prepare_threshold": 0},
             configure=_configure,
             timeout=connect_timeout,
             name="rocketjob",
             open=False,
         )
         self._pool.open(wait=True, timeout=connect_timeout)
+        # Claims walk the claim index in order. A queue table's statistics are often stale
+        # (empty at the last ANALYZE, a million jobs now), which can make the planner sort
+        # every queued row instead; on these connections it never does.
+        self._claim_pool: ConnectionPool[Connection] = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=max(pool_size // 4, 2),
+            kwargs={
+                "autocommit": True,
+                "row_factory": dict_row,
+                "prepare_threshold": 0,
+                "options": "-c enable_sort=off -c enable_bitmapscan=off",
+            },
+            configure=_configure,
+            timeout=connect_timeout,
+            name="rocketjob-claims",
+            open=False,
+        )
+        self._claim_pool.open(wait=True, timeout=connect_timeout)
         self._local = threading.local()
 
     @contextmanager
@@ -92,16 +114,17 @@ class PostgresStore(Store):
             ) from error
 
     @contextmanager
-    def _conn(self) -> Iterator[Connection]:
+    def _conn(self, query: str = "") -> Iterator[Connection]:
         pinned: Connection | None = getattr(self._local, "conn", None)
         if pinned is not None:
             yield pinned
             return
-        with self._unavailable_as_error(), self._pool.connection() as conn:
+        pool = self._claim_pool if query in CLAIMS else self._pool
+        with self._unavailable_as_error(), pool.connection() as conn:
             yield conn
 
     def fetch_all(self, query: str, params: dict[str, Any]) -> list[Row]:
-        with self._unavailable_as_error(), self._conn() as conn:
+        with self._unavailable_as_error(), self._conn(query) as conn:
             cursor = conn.execute(self.queries[query], params)
             return cursor.fetchall() if cursor.description else []
 
@@ -147,8 +170,11 @@ class PostgresStore(Store):
             self.execute("notify_jobs", {})
         return ids
 
-    def _finished_params(self, claims: Sequence[Claim]) -> dict[str, Any]:
-        return {"ids": [c.id for c in claims], "leases": [c.lease for c in claims]}
+    def execute_for_claims(
+        self, query: str, claims: Sequence[Claim], params: dict[str, Any]
+    ) -> int:
+        arrays = {"ids": [c.id for c in claims], "leases": [c.lease for c in claims]}
+        return self.execute(query, {**params, **arrays})
 
     def applied_migrations(self) -> set[int]:
         with self._conn() as conn:
@@ -169,7 +195,8 @@ class PostgresStore(Store):
                     try:
                         if migration.version in self.applied_migrations():
                             return False
-                        conn.execute(migration.sql.encode())  # several statements, no params
+                        # several statements: no parameters, never prepared
+                        conn.execute(migration.sql.encode(), prepare=False)
                         conn.execute(
                             "INSERT INTO rocketjob_migrations (version, name) VALUES (%s, %s)",
                             (migration.version, migration.name),
@@ -181,6 +208,7 @@ class PostgresStore(Store):
         return True
 
     def close(self) -> None:
+        self._claim_pool.close()
         self._pool.close()
 
 

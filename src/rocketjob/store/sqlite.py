@@ -145,8 +145,14 @@ class SQLiteStore(Store):
         assert after - before == len(rows), (before, after, len(rows))
         return list(range(before + 1, after + 1))
 
-    def _finished_params(self, claims: Sequence[Claim]) -> dict[str, Any]:
-        return {"done": json.dumps([[c.id, c.lease] for c in claims])}
+    def execute_for_claims(
+        self, query: str, claims: Sequence[Claim], params: dict[str, Any]
+    ) -> int:
+        # One primary-key statement per claim, prepared once, in one transaction.
+        shared = _params(params)
+        rows = [{**shared, "id": c.id, "lease": c.lease} for c in claims]
+        with self.transaction(), _busy_as_unavailable(self.path):
+            return self._connection().executemany(self.queries[query], rows).rowcount
 
     def _names_param(self, names: Sequence[str]) -> dict[str, Any]:
         return {"names": json.dumps(list(names))}

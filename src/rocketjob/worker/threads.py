@@ -95,12 +95,9 @@ class Threads:
                 self._running[index] = work
             if log.isEnabledFor(logging.INFO):
                 log.info("job %s %s started", job.id, job.class_name)
-            try:
-                outcome = perform_claimed(job, claim, self.worker_name)
-            finally:
-                with self._lock:
-                    del self._running[index]
+            outcome = perform_claimed(job, claim, self.worker_name)
             self._outcomes.append(outcome)
             with self._lock:
+                del self._running[index]
                 self._unfinished -= 1
             self._on_outcome()
