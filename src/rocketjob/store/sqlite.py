@@ -156,6 +156,9 @@ class SQLiteStore(Store):
     def _names_param(self, names: Sequence[str]) -> dict[str, Any]:
         return {"names": json.dumps(list(names))}
 
+    def _text_list(self, values: Sequence[str]) -> Any:
+        return json.dumps(list(values))
+
     def applied_migrations(self) -> set[int]:
         conn = self._connection()
         exists = conn.execute(
