@@ -28,7 +28,7 @@ class Threads:
         self.count = count
         self.worker_name = worker_name
         self._on_outcome = on_outcome
-        self._waiting: queue.Queue[Work | None] = queue.Queue()
+        self._waiting: queue.SimpleQueue[Work | None] = queue.SimpleQueue()
         self._outcomes: deque[Outcome] = deque()
         self._lock = threading.Lock()
         self._running: dict[int, Work] = {}  # thread index -> what it runs now
