@@ -99,14 +99,15 @@ class FieldSet:
         else:
             standard = dict(self.defaults)
         own = {name: getattr(model, name) for name in self.names}
-        return standard, own, self.dump(model, self.names)
+        return standard, own, self.dump(model, self.names if sets_standard else None)
 
-    def dump(self, model: BaseModel, names: tuple[str, ...]) -> str:
+    def dump(self, model: BaseModel, names: tuple[str, ...] | None) -> str:
+        """The model's own fields as JSON text (`names`: only those; None: all of it)."""
         try:
-            return model.model_dump_json(include=set(names))
+            return model.model_dump_json(include=None if names is None else set(names))
         except PydanticSerializationError:
             bad = []
-            for name in names:
+            for name in names or self.names:
                 try:
                     model.model_dump_json(include={name})
                 except PydanticSerializationError as error:

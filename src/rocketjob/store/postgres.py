@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import zlib
@@ -10,7 +11,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
+from psycopg.rows import dict_row, tuple_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from rocketjob.errors import DatabaseUnavailable
@@ -156,19 +157,18 @@ class PostgresStore(Store):
         created_at = self.now()
         with self.transaction():
             for chunk in iter_chunks(jobs, INSERT_CHUNK):
-                params = {
-                    "created_at": created_at,
-                    "class_name": [j.class_name for j in chunk],
-                    "description": [j.description for j in chunk],
-                    "priority": [j.priority for j in chunk],
-                    "run_at": [j.run_at for j in chunk],
-                    "expires_at": [j.expires_at for j in chunk],
-                    "destroy_on_complete": [j.destroy_on_complete for j in chunk],
-                    "fields": [j.fields for j in chunk],
-                }
-                ids.extend(int(r["id"]) for r in self.fetch_all("insert_jobs", params))
+                for class_name, rows in _rows_by_class(chunk):
+                    params = {"class_name": class_name, "created_at": created_at, "rows": rows}
+                    ids.extend(self._fetch_ids("insert_jobs", params))
             self.execute("notify_jobs", {})
         return ids
+
+    def _fetch_ids(self, query: str, params: dict[str, Any]) -> list[int]:
+        # Thousands of ids: plain tuples and binary transfer, not a dict per row.
+        with self._unavailable_as_error(), self._conn(query) as conn:
+            cursor = conn.cursor(row_factory=tuple_row)
+            cursor.execute(self.queries[query], params, binary=True)
+            return [row[0] for row in cursor.fetchall()]
 
     def execute_for_claims(
         self, query: str, claims: Sequence[Claim], params: dict[str, Any]
@@ -210,6 +210,31 @@ class PostgresStore(Store):
     def close(self) -> None:
         self._claim_pool.close()
         self._pool.close()
+
+
+def _rows_by_class(jobs: Sequence[NewJob]) -> Iterator[tuple[str, str]]:
+    """Consecutive runs of one class, each as the JSON array insert_jobs takes.
+
+    The fields are JSON already (pydantic wrote them) and go in as they are; text goes
+    through json.dumps; numbers, booleans and ISO times need no escaping.
+    """
+    start = 0
+    while start < len(jobs):
+        class_name = jobs[start].class_name
+        end = start
+        parts = []
+        while end < len(jobs) and jobs[end].class_name == class_name:
+            job = jobs[end]
+            description = "null" if job.description is None else json.dumps(job.description)
+            run_at = f'"{job.run_at.isoformat()}"' if job.run_at else "null"
+            expires_at = f'"{job.expires_at.isoformat()}"' if job.expires_at else "null"
+            keep = "true" if job.destroy_on_complete else "false"
+            parts.append(
+                f"[{description},{int(job.priority)},{run_at},{expires_at},{keep},{job.fields}]"
+            )
+            end += 1
+        yield class_name, f"[{','.join(parts)}]"
+        start = end
 
 
 class Listener(Subscription):

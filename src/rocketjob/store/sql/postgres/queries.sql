@@ -15,16 +15,14 @@ RETURNING id, class_name, description, priority, state, sub_state, run_at, expir
 SELECT inserted.*, pg_notify('rocketjob_jobs', '') FROM inserted;
 
 -- name: insert_jobs
--- One statement for a whole chunk: arrays unnested into rows, ids returned in input order.
+-- One statement for a whole chunk, the rows as one JSON array (parsed in C on both
+-- ends): [description, priority, run_at, expires_at, destroy_on_complete, fields] each.
+-- Ids come back in input order.
 INSERT INTO rocketjob_jobs (class_name, description, priority, run_at, expires_at,
                             destroy_on_complete, created_at, fields)
-SELECT class_name, description, priority, run_at, expires_at, destroy_on_complete,
-       %(created_at)s, fields::jsonb
-FROM unnest(%(class_name)s::text[], %(description)s::text[], %(priority)s::smallint[],
-            %(run_at)s::timestamptz[], %(expires_at)s::timestamptz[],
-            %(destroy_on_complete)s::boolean[], %(fields)s::text[])
-     WITH ORDINALITY AS given(class_name, description, priority, run_at, expires_at,
-                              destroy_on_complete, fields, n)
+SELECT %(class_name)s, row->>0, (row->>1)::smallint, (row->>2)::timestamptz,
+       (row->>3)::timestamptz, (row->>4)::boolean, %(created_at)s, row->5
+FROM jsonb_array_elements(%(rows)s::jsonb) WITH ORDINALITY AS given(row, n)
 ORDER BY n
 RETURNING id;
 
