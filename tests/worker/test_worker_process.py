@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -262,3 +263,28 @@ def test_the_workers_command_asks_one_or_all(store: Store, database_url: str, ve
         )
         if verb == "stop":
             finish(worker)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> Iterator[str]:
+    """A SQLite database configured for this process (SQLite-only behaviour)."""
+    url = f"sqlite:///{tmp_path / 'busy.sqlite3'}"
+    rj.configure(url)
+    yield url
+    rj.configure(None)
+
+
+def test_four_sqlite_processes_never_report_the_database_locked(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "ran.txt"
+    ids = Record.create_many([{"path": str(out)}] * 300)
+    with running_worker(sqlite_url, "--processes", "4", "--threads", "4") as supervisor:
+        # enqueue while four processes claim, complete and heartbeat on the same file
+        ids += [Record.create(path=str(out)).id for _ in range(100)]  # type: ignore[misc]
+        wait_until(lambda: rj.Job.counts()["completed"] == 400, timeout=60)
+        supervisor.send_signal(signal.SIGTERM)
+        output = finish(supervisor)
+    assert "locked" not in output
+    assert "unavailable" not in output
+    assert sorted(int(line) for line in out.read_text().split()) == sorted(ids)
