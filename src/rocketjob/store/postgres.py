@@ -14,6 +14,7 @@ from psycopg_pool import ConnectionPool
 
 from rocketjob.errors import DatabaseUnavailable
 from rocketjob.store.base import Claim, Clock, NewJob, Row, Store, iter_chunks, redact, utc_now
+from rocketjob.store.batches import NewSlice
 from rocketjob.store.sqlfiles import Migration
 
 INSERT_CHUNK = 5_000
@@ -111,6 +112,16 @@ class PostgresStore(Store):
 
     def _finished_params(self, claims: Sequence[Claim]) -> dict[str, Any]:
         return {"ids": [c.id for c in claims], "leases": [c.lease for c in claims]}
+
+    def _insert_slices(self, job_id: int, slices: Sequence[NewSlice]) -> None:
+        params = {
+            "job_id": job_id,
+            "position": [s.position for s in slices],
+            "first_record": [s.first_record for s in slices],
+            "record_count": [s.record_count for s in slices],
+            "records": [s.records for s in slices],
+        }
+        self.execute("insert_slices", params)
 
     def applied_migrations(self) -> set[int]:
         with self._conn() as conn:

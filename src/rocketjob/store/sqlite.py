@@ -14,6 +14,7 @@ from typing import Any
 
 from rocketjob.errors import ConfigurationError, DatabaseUnavailable
 from rocketjob.store.base import Claim, Clock, NewJob, Row, Store, utc_now
+from rocketjob.store.batches import NewSlice
 from rocketjob.store.sqlfiles import Migration
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
@@ -142,6 +143,13 @@ class SQLiteStore(Store):
 
     def _finished_params(self, claims: Sequence[Claim]) -> dict[str, Any]:
         return {"done": json.dumps([[c.id, c.lease] for c in claims])}
+
+    def _insert_slices(self, job_id: int, slices: Sequence[NewSlice]) -> None:
+        rows = [{"job_id": job_id, **asdict(s)} for s in slices]
+        self._connection().executemany(self.queries["insert_slices"], rows)
+
+    def _array_param(self, values: Sequence[Any]) -> Any:
+        return json.dumps(list(values))
 
     def _names_param(self, names: Sequence[str]) -> dict[str, Any]:
         return {"names": json.dumps(list(names))}

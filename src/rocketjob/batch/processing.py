@@ -1,0 +1,228 @@
+"""Processing slices: claimed by any worker thread, each completed (with its output) or failed
+in one statement under its lease.
+
+The per-record loop is `list.extend(map(perform, records))`: the only Python run per record
+is perform() itself. A record that raises stops the slice there; list.extend keeps what the
+records before it returned, which becomes the slice's partial output.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from itertools import repeat
+from typing import TYPE_CHECKING, Any
+
+from rocketjob.batch.formats import BadOutput, encode_output
+from rocketjob.batch.lifecycle import BatchOutcome, run_after, settle
+from rocketjob.batch.slices import decode_records
+from rocketjob.batch.slices import encode_output as compress_output
+from rocketjob.jobs import Job
+from rocketjob.records import JobException
+from rocketjob.store import Row, SliceClaim, Store
+
+if TYPE_CHECKING:
+    from rocketjob.batch.job import BatchJob
+
+# Jobs (and their batch rows) a worker process keeps while it works on their slices.
+CACHED_JOBS = 64
+# Where a slice stopped: the index of the record that raised (or could not be written), and why.
+Failure = tuple[int, JobException]
+
+
+class SliceWork:
+    """One claimed slice: `run()` processes it on the calling thread and records the outcome."""
+
+    def __init__(self, store: Store, worker_name: str, job_row: Row, batch: Row, row: Row) -> None:
+        self.store = store
+        self.worker_name = worker_name
+        self.job_row = job_row
+        self.batch = batch
+        self.row = row
+        self.held = SliceClaim(int(row["id"]), int(row["lease"]))
+
+    def __repr__(self) -> str:
+        return f"<slice {self.row['position']} of job {self.row['job_id']}>"
+
+    def run(self) -> BatchOutcome:
+        started = time.monotonic()
+        job = Job.from_row(self.job_row)
+        row = self.row
+        done = int(row["processed"])
+        todo = decode_records(row["records"])[done:]
+        results: list[Any] = []
+        if job.load_error or not isinstance(job, _batch_job()):
+            problem = job.load_error or f"{job.class_name} is not a rocketjob.BatchJob"
+            failure: Failure | None = (0, self._exception("rocketjob.UnrunnableJob", problem))
+        else:
+            failure = self._perform(job, todo, results)
+        text, count, failure = self._encode(job, results, failure)
+        output = None if text is None else compress_output(text, row["output"])
+        count += int(row["output_count"])
+        if failure is not None:
+            index, exception = failure
+            return self._fail(job, started, done + index, output, count, exception)
+        return self._complete(job, started, len(todo), output, count)
+
+    def _exception(self, class_name: str, message: str) -> JobException:
+        return JobException(class_name, message, [], self.worker_name)
+
+    def _perform(self, job: BatchJob, todo: list[Any], results: list[Any]) -> Failure | None:
+        header = self.batch["input_header"]
+        records = map(dict, map(zip, repeat(header), todo)) if job.input_format == "csv" else todo
+        try:
+            results.extend(map(job.perform, records))
+        except Exception as error:
+            return len(results), JobException.from_exception(error, self.worker_name)
+        return None
+
+    def _encode(
+        self, job: Job, results: list[Any], failure: Failure | None
+    ) -> tuple[str | None, int, Failure | None]:
+        output_format = getattr(job, "output_format", None)
+        if output_format is None:
+            return None, 0, failure
+        if failure is not None:
+            del results[failure[0] :]
+        header = self._header(job, output_format, results)
+        try:
+            text, count = encode_output(output_format, results, header)
+        except BadOutput as bad:
+            failure = (bad.index, self._exception("rocketjob.BadOutput", str(bad)))
+            del results[bad.index :]
+            text, count = encode_output(output_format, results, header)
+        return text, count, failure
+
+    def _header(self, job: Job, output_format: str, results: list[Any]) -> list[str] | None:
+        header: list[str] | None = self.batch["output_header"]
+        if header is None and output_format == "csv":
+            first = next((r for r in results if r is not None), None)
+            if isinstance(first, dict):
+                # Shared through the cached batch row with this process's other slices.
+                header = self.store.set_output_header(job._saved_id(), list(first))
+                self.batch["output_header"] = header
+        return header
+
+    def _complete(
+        self, job: Job, started: float, records: int, output: bytes | None, count: int
+    ) -> BatchOutcome:
+        store = self.store
+        progress = store.complete_slice(self.held, output, count)
+        outcome = self._outcome(job, "completed", started, records)
+        if progress is None:
+            return self._outcome(job, "lost", started, records)
+        _record_percent(store, progress)
+        return _then_settle(store, job, self.worker_name, outcome)
+
+    def _fail(
+        self,
+        job: Job,
+        started: float,
+        processed: int,
+        output: bytes | None,
+        count: int,
+        exception: JobException,
+    ) -> BatchOutcome:
+        number = int(self.row["first_record"]) + processed
+        if not self.store.fail_slice(
+            self.held,
+            processed=processed,
+            output=output,
+            output_count=count,
+            failed_record=number,
+            exception=exception.to_json(),
+        ):
+            return self._outcome(job, "lost", started, 0)
+        outcome = self._outcome(job, "failed", started, processed, exception, number)
+        return _then_settle(self.store, job, self.worker_name, outcome)
+
+    def _outcome(
+        self,
+        job: Job,
+        result: str,
+        started: float,
+        records: int,
+        exception: JobException | None = None,
+        record: int | None = None,
+    ) -> BatchOutcome:
+        return BatchOutcome(
+            job_id=job._saved_id(),
+            class_name=job.class_name,
+            step=f"slice {self.row['position']}",
+            result=result,
+            seconds=time.monotonic() - started,
+            records=records,
+            exception=exception,
+            record=record,
+        )
+
+
+def _batch_job() -> type[BatchJob]:
+    from rocketjob.batch.job import BatchJob
+
+    return BatchJob
+
+
+def _then_settle(store: Store, job: Job, worker_name: str, outcome: BatchOutcome) -> BatchOutcome:
+    # The last slice's worker finishes the job: it wins the move to `after` and runs it.
+    held = settle(store, job._saved_id(), worker_name)
+    if held is None:
+        return outcome
+    return outcome.followed_by(run_after(*held, worker_name))
+
+
+_percent_lock = threading.Lock()
+_percent: dict[int, int] = {}
+
+
+def _record_percent(store: Store, progress: Row) -> None:
+    total = progress.get("record_count")
+    if not total:
+        return
+    percent = min(99, int(progress["records_done"]) * 100 // int(total))
+    job_id = int(progress["job_id"])
+    with _percent_lock:
+        if _percent.get(job_id) == percent:
+            return
+        _percent[job_id] = percent
+        if len(_percent) > CACHED_JOBS:
+            _percent.pop(next(iter(_percent)))
+    store.set_batch_percent(job_id, percent)
+
+
+class _JobCache:
+    """Job and batch rows of the jobs whose slices this process works on (they do not change)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rows: OrderedDict[int, tuple[Row, Row]] = OrderedDict()
+
+    def get(self, store: Store, job_id: int) -> tuple[Row, Row] | None:
+        with self._lock:
+            cached = self._rows.get(job_id)
+        if cached is not None:
+            return cached
+        job_row, batch = store.get_job(job_id), store.get_batch(job_id)
+        if job_row is None or batch is None:
+            return None
+        with self._lock:
+            self._rows[job_id] = (job_row, batch)
+            while len(self._rows) > CACHED_JOBS:
+                self._rows.popitem(last=False)
+        return job_row, batch
+
+
+_jobs = _JobCache()
+
+
+def claim_slices(store: Store, worker_name: str, limit: int) -> list[SliceWork]:
+    """Claims up to `limit` slices of the most urgent processing batch job, as work to run."""
+    work = []
+    for row in store.claim_slices(worker_name, limit):
+        cached = _jobs.get(store, int(row["job_id"]))
+        if cached is None:  # destroyed meanwhile: its slices went with it
+            continue
+        job_row, batch = cached
+        work.append(SliceWork(store, worker_name, job_row, batch, row))
+    return work
