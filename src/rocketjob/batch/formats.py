@@ -121,7 +121,7 @@ class CsvRows(RecordReader):
         self.rows = csv.reader(iter(lines), strict=True)
         for row in self._guarded(self.rows):
             if row:
-                self.header = _checked_header(row, lines)
+                self.header = _checked_header(row, lines, self.rows.line_num)
                 break
 
     def _guarded(self, rows: Iterator[list[str]]) -> Iterator[list[str]]:
@@ -150,11 +150,11 @@ class CsvRows(RecordReader):
             yield chunk
 
 
-def _checked_header(row: list[str], lines: Lines) -> list[str]:
+def _checked_header(row: list[str], lines: Lines, line: int) -> list[str]:
     seen: set[str] = set()
     for name in row:
         if name in seen:
-            raise lines.error(lines.line, f"the header names column {name!r} twice")
+            raise lines.error(line, f"the header names column {name!r} twice")
         seen.add(name)
     return row
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from itertools import repeat
 from typing import TYPE_CHECKING, Any
@@ -173,7 +174,8 @@ def _then_settle(store: Store, job: Job, worker_name: str, outcome: BatchOutcome
 
 
 _percent_lock = threading.Lock()
-_percent: dict[int, int] = {}
+# The percent last written per store and job: most slices leave it unchanged.
+_percent: weakref.WeakKeyDictionary[Store, dict[int, int]] = weakref.WeakKeyDictionary()
 
 
 def _record_percent(store: Store, progress: Row) -> None:
@@ -183,11 +185,12 @@ def _record_percent(store: Store, progress: Row) -> None:
     percent = min(99, int(progress["records_done"]) * 100 // int(total))
     job_id = int(progress["job_id"])
     with _percent_lock:
-        if _percent.get(job_id) == percent:
+        written = _percent.setdefault(store, {})
+        if written.get(job_id) == percent:
             return
-        _percent[job_id] = percent
-        if len(_percent) > CACHED_JOBS:
-            _percent.pop(next(iter(_percent)))
+        written[job_id] = percent
+        if len(written) > CACHED_JOBS:
+            written.pop(next(iter(written)))
     store.set_batch_percent(job_id, percent)
 
 
@@ -213,14 +216,23 @@ class _JobCache:
         return job_row, batch
 
 
-_jobs = _JobCache()
+_caches: weakref.WeakKeyDictionary[Store, _JobCache] = weakref.WeakKeyDictionary()
+_caches_lock = threading.Lock()
+
+
+def _jobs(store: Store) -> _JobCache:
+    with _caches_lock:
+        cache = _caches.get(store)
+        if cache is None:
+            cache = _caches[store] = _JobCache()
+        return cache
 
 
 def claim_slices(store: Store, worker_name: str, limit: int) -> list[SliceWork]:
     """Claims up to `limit` slices of the most urgent processing batch job, as work to run."""
     work = []
     for row in store.claim_slices(worker_name, limit):
-        cached = _jobs.get(store, int(row["job_id"]))
+        cached = _jobs(store).get(store, int(row["job_id"]))
         if cached is None:  # destroyed meanwhile: its slices went with it
             continue
         job_row, batch = cached
