@@ -21,7 +21,9 @@ def start(store: Store, worker: str = "host:1") -> BatchOutcome:
 def process(store: Store, worker: str = "host:1", limit: int = 1_000_000) -> list[BatchOutcome]:
     """Claims and runs slices until none is left (or `limit` ran); settles what is done."""
     outcomes: list[BatchOutcome] = []
-    while len(outcomes) < limit and (work := claim_slices(store, worker, 3)):
+    while len(outcomes) < limit and (
+        work := claim_slices(store, worker, min(3, limit - len(outcomes)))
+    ):
         outcomes.extend(item.run() for item in work)
     outcomes.extend(sweep(store, worker))
     return outcomes
