@@ -132,3 +132,12 @@ def worker(
     import_modules(modules)
     config.configure(database_url, pool_size=threads + 4)
     Worker(threads=threads, burst=burst, name=name, poll_interval=poll_interval).run()
+
+
+def _add_batch_commands() -> None:
+    from rocketjob.batch.commands import batch
+
+    main.add_command(batch)
+
+
+_add_batch_commands()

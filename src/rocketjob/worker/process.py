@@ -5,7 +5,10 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 
+from rocketjob.batch.lifecycle import BatchOutcome, run_batch_job, settle_batches
+from rocketjob.batch.processing import SliceWork, claim_slices
 from rocketjob.config import get_store
 from rocketjob.execution import Outcome, Result, load_claimed, log_outcome, perform_claimed
 from rocketjob.jobs import Job, process_name
@@ -13,7 +16,8 @@ from rocketjob.store import Claim, Finished, Row, Store
 
 log = logging.getLogger("rocketjob.worker")
 
-Work = tuple[Job, Claim]
+# A claimed job, or a slice of a batch job.
+Work = tuple[Job, Claim] | SliceWork
 
 
 class Worker:
@@ -40,7 +44,8 @@ class Worker:
         self.burst = burst
         self.poll_interval = poll_interval
         self._work: queue.SimpleQueue[Work | None] = queue.SimpleQueue()
-        self._done: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
+        self._done: queue.SimpleQueue[Outcome | BatchOutcome] = queue.SimpleQueue()
+        self._swept_at = 0.0
         self._busy = 0
         self._stopping = threading.Event()
         self._pool: list[threading.Thread] = []
@@ -67,7 +72,11 @@ class Worker:
         self._stopping.set()
 
     def run_once(self) -> int:
-        """Records finished jobs and claims as many as there are idle threads."""
+        """Records finished jobs and claims as many as there are idle threads.
+
+        Due jobs are claimed first, then slices of batch jobs: a slice is short, so a job
+        queued meanwhile waits at most one slice for a thread.
+        """
         self._record(self._take_outcomes())
         if not self._pool:
             self._start_threads()
@@ -77,7 +86,25 @@ class Worker:
         rows = self.store.claim_jobs(self.name, free)
         for row in rows:
             self._dispatch(row)
-        return len(rows)
+        slices = claim_slices(self.store, self.name, free - len(rows)) if free > len(rows) else []
+        for item in slices:
+            self._busy += 1
+            self._work.put(item)
+        claimed = len(rows) + len(slices)
+        if claimed == 0:
+            claimed = self._sweep_batches()
+        return claimed
+
+    def _sweep_batches(self) -> int:
+        """Now and then, finishes batch jobs whose last slice's worker could not."""
+        if time.monotonic() - self._swept_at < self.poll_interval:
+            return 0
+        self._swept_at = time.monotonic()
+        held = settle_batches(self.store, self.name)
+        for job, claim in held:
+            self._busy += 1
+            self._work.put((job, claim))
+        return len(held)
 
     def _dispatch(self, row: Row) -> None:
         job, claim = load_claimed(row)
@@ -113,19 +140,26 @@ class Worker:
 
     def _thread_loop(self) -> None:
         while (work := self._work.get()) is not None:
-            job, claim = work
-            self._done.put(perform_claimed(job, claim, self.name))
+            self._done.put(self._perform(work))
+
+    def _perform(self, work: Work) -> Outcome | BatchOutcome:
+        if isinstance(work, SliceWork):
+            return work.run()
+        job, claim = work
+        if job.batch:  # its before or after step; everything is recorded on this thread
+            return run_batch_job(job, claim, self.name)
+        return perform_claimed(job, claim, self.name)
 
     # -- outcomes -------------------------------------------------------------------------
 
     def _wait_for_outcome(self, timeout: float) -> None:
         try:
-            outcome = self._done.get(timeout=timeout)
+            outcome: Outcome | BatchOutcome = self._done.get(timeout=timeout)
         except queue.Empty:
             return
         self._done.put(outcome)  # recorded with the others by the next round
 
-    def _take_outcomes(self) -> list[Outcome]:
+    def _take_outcomes(self) -> list[Outcome | BatchOutcome]:
         outcomes = []
         while True:
             try:
@@ -135,7 +169,13 @@ class Worker:
         self._busy -= len(outcomes)
         return outcomes
 
-    def _record(self, outcomes: list[Outcome]) -> None:
+    def _record(self, taken: list[Outcome | BatchOutcome]) -> None:
+        outcomes = []
+        for outcome in taken:
+            if isinstance(outcome, BatchOutcome):
+                outcome.log()  # recorded already, by the thread that ran it
+            else:
+                outcomes.append(outcome)
         if not outcomes:
             return
         completed = [
