@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import rocketjob as rj
 
 
@@ -16,3 +18,15 @@ class Greet(rj.Job):
 
     def perform(self) -> None:
         pass
+
+
+class UpcaseNames(rj.BatchJob):
+    """The batch benchmark: CSV in, the name upper-cased, CSV out."""
+
+    slice_size = int(os.environ.get("BENCH_SLICE", "5000"))
+    input_format = "csv"
+    output_format = "csv"
+
+    def perform(self, record: dict[str, str]) -> dict[str, str]:
+        record["name"] = record["name"].upper()
+        return record
