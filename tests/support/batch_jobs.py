@@ -85,3 +85,14 @@ class Silent(rj.BatchJob):
 
     def perform(self, record: Any) -> None:
         pass
+
+
+class Numbers(rj.BatchJob):
+    """JSON numbers in, each as a line out, in slices of 1,000."""
+
+    slice_size = 1_000
+    input_format = "jsonl"
+    output_format = "lines"
+
+    def perform(self, record: int) -> int:
+        return record

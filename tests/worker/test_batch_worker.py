@@ -1,0 +1,144 @@
+"""Batch jobs on real `rocketjob worker` processes, on both backends."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+
+from batch_jobs import Numbers, Slow, Squares
+from batching import start
+from processes import rocketjob, start_rocketjob, wait_until
+
+import rocketjob as rj
+from rocketjob.store import Store
+
+WORKER = ("worker", "--import", "batch_jobs", "--threads", "2", "--poll-interval", "0.05")
+
+
+def slices_done(log: str) -> set[int]:
+    return {int(n) for n in re.findall(r"slice (\d+) completed", log)}
+
+
+@contextmanager
+def workers(database_url: str, count: int) -> Iterator[list[subprocess.Popen[str]]]:
+    """Long-running workers, up and polling; stopped (and their logs kept) at the end."""
+    running = [start_rocketjob(*WORKER, database_url=database_url) for _ in range(count)]
+    try:
+        for worker in running:
+            assert worker.stdout is not None
+            while " started with " not in worker.stdout.readline():
+                assert worker.poll() is None, "a worker exited on start"
+        yield running
+    finally:
+        for worker in running:
+            worker.terminate()
+        for worker in running:
+            worker.communicate(timeout=30)
+
+
+def burst(database_url: str) -> str:
+    result = rocketjob("worker", "--burst", *WORKER[1:], database_url=database_url, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return result.stderr
+
+
+def test_several_processes_write_100000_records_in_input_order(
+    store: Store, database_url: str
+) -> None:
+    with workers(database_url, 3) as running:
+        job = Numbers.create()
+        assert job.upload(range(100_000)) == 100_000  # workers start while it streams
+        wait_until(lambda: job.reload().state is rj.State.COMPLETED, 90, "completion")
+        for worker in running:
+            worker.send_signal(signal.SIGTERM)
+        logs = [worker.communicate(timeout=30)[0] for worker in running]
+    assert sum(1 for log in logs if slices_done(log)) >= 2, "slices were shared out"
+    assert [int(n) for n in job.output()] == list(range(100_000))
+    assert job.percent_complete == 100
+
+
+def test_failures_then_a_retry_after_the_fix_write_every_record_once(
+    store: Store, database_url: str, tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken"
+    broken.touch()
+    job = Squares.create(broken=str(broken), fail_every=997)
+    job.upload(range(1, 20_001))
+    start(store)  # processing: the burst workers below all find slices
+    burst(database_url)
+    failed = job.reload()
+    assert failed.state is rj.State.FAILED
+    positions = {s.position for s in job.failed_slices(limit=1_000)}
+    assert failed.exception is not None
+    assert failed.exception.message == f"{len(positions)} slices failed"
+    assert len(positions) == 20
+
+    broken.unlink()  # the fix
+    job.retry()
+    log = burst(database_url)
+    assert slices_done(log) == positions  # only the failed slices ran again
+    assert job.reload().state is rj.State.COMPLETED
+    assert [r["n"] for r in job.output()] == list(range(1, 20_001))
+
+
+def test_a_worker_killed_mid_slice_leaves_every_record_once(
+    store: Store, database_url: str
+) -> None:
+    job = Slow.create(seconds=0.002)
+    job.upload([str(i) for i in range(3_000)])
+    start(store)
+    victim = start_rocketjob(*WORKER, database_url=database_url)
+    try:
+        wait_until(lambda: job.batch_status().slices["completed"] >= 5, 60, "some slices")
+        wait_until(lambda: job.batch_status().slices["running"] > 0, 30, "a running slice")
+        os.kill(victim.pid, signal.SIGKILL)
+        victim.communicate(timeout=30)
+    finally:
+        if victim.poll() is None:
+            victim.kill()
+    assert job.batch_status().slices["running"] > 0  # held by a dead worker
+    # the reaper's step: the dead worker has no heartbeat, its slices go back to the queue
+    assert store.requeue_slices_of_dead_workers(timedelta(0))
+    burst(database_url)
+    assert job.reload().state is rj.State.COMPLETED
+    assert list(job.output()) == [str(i) for i in range(3_000)]
+
+
+def test_pause_stops_the_workers_at_slice_boundaries_and_resume_goes_on(
+    store: Store, database_url: str
+) -> None:
+    job = Slow.create(seconds=0.002)
+    job.upload([str(i) for i in range(3_000)])
+    with workers(database_url, 1):
+        wait_until(lambda: job.batch_status().slices["completed"] >= 3, 60, "some slices")
+        job.pause()
+        paused = wait_until(
+            lambda: (s := job.batch_status()).slices["running"] == 0 and s, 30, "idle"
+        )
+        assert paused.slices["queued"] > 0
+        assert job.reload().state is rj.State.PAUSED
+        job.resume()
+        wait_until(lambda: job.reload().state is rj.State.COMPLETED, 90, "completion")
+    assert list(job.output()) == [str(i) for i in range(3_000)]
+    assert [e.action for e in job.history()] == ["start", "pause", "resume", "complete"]
+
+
+def test_abort_drops_the_slices_while_workers_run_them(store: Store, database_url: str) -> None:
+    job = Slow.create(seconds=0.002)
+    job.upload([str(i) for i in range(3_000)])
+    with workers(database_url, 1) as running:
+        wait_until(lambda: job.batch_status().slices["completed"] >= 3, 60, "some slices")
+        job.abort()
+        assert store.slice_counts(job.id) == {}  # type: ignore[arg-type]
+        done = Numbers.create()  # the worker goes on with other work
+        done.upload(range(10))
+        wait_until(lambda: done.reload().state is rj.State.COMPLETED, 30, "the next job")
+        assert all(worker.poll() is None for worker in running)
+    assert job.reload().state is rj.State.ABORTED
+    assert store.slice_counts(job.id) == {}  # type: ignore[arg-type]
