@@ -363,8 +363,10 @@ UPDATE rocketjob_slices SET
 WHERE id = %(id)s AND lease = %(lease)s AND state = 'running';
 
 -- name: slices_left
-SELECT EXISTS (SELECT 1 FROM rocketjob_slices
-               WHERE job_id = %(job_id)s AND state IN ('queued', 'running')) AS busy,
+-- Equalities on both columns of the state index, so each probe stops at one entry.
+SELECT (EXISTS (SELECT 1 FROM rocketjob_slices WHERE job_id = %(job_id)s AND state = 'queued')
+        OR EXISTS (SELECT 1 FROM rocketjob_slices WHERE job_id = %(job_id)s AND state = 'running'))
+       AS busy,
        (SELECT count(*) FROM rocketjob_slices
         WHERE job_id = %(job_id)s AND state = 'failed') AS failed,
        (SELECT record_count FROM rocketjob_batches WHERE job_id = %(job_id)s) AS record_count;

@@ -339,8 +339,10 @@ UPDATE rocketjob_slices SET
 WHERE id = :id AND lease = :lease AND state = 'running';
 
 -- name: slices_left
-SELECT EXISTS (SELECT 1 FROM rocketjob_slices
-               WHERE job_id = :job_id AND state IN ('queued', 'running')) AS busy,
+-- Equalities on both columns of the state index, so each probe stops at one entry.
+SELECT (EXISTS (SELECT 1 FROM rocketjob_slices WHERE job_id = :job_id AND state = 'queued')
+        OR EXISTS (SELECT 1 FROM rocketjob_slices WHERE job_id = :job_id AND state = 'running'))
+       AS busy,
        (SELECT count(*) FROM rocketjob_slices
         WHERE job_id = :job_id AND state = 'failed') AS failed,
        (SELECT record_count FROM rocketjob_batches WHERE job_id = :job_id) AS record_count;
