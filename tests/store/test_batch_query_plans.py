@@ -10,9 +10,9 @@ from typing import Any
 import psycopg
 import pytest
 from batch_jobs import Shout
-from sample_jobs import Noop
 from batching import start
 from pg import PostgresServer
+from sample_jobs import Noop
 
 import rocketjob as rj
 from rocketjob.store import NewSlice, open_store
