@@ -7,11 +7,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from batch_jobs import Hooks, Shout, Slow, Squares
+from batch_jobs import FailsAfter, Hooks, Shout, Slow, Squares
 from batching import process, start, sweep
 
 import rocketjob as rj
+from rocketjob.batch.lifecycle import run_batch_job
 from rocketjob.batch.processing import claim_slices
+from rocketjob.execution import load_claimed
 from rocketjob.store import Store
 
 
@@ -229,3 +231,43 @@ def test_a_batch_job_failed_in_before_batch_is_retried_from_the_start(store: Sto
     job.retry()
     assert job.state is rj.State.QUEUED
     sweep(store)
+
+
+def test_a_failed_after_batch_is_retried_alone(store: Store, tmp_path: Path) -> None:
+    broken = tmp_path / "broken"
+    broken.touch()
+    job = FailsAfter.create(broken=str(broken))
+    job.upload([str(i) for i in range(25)])
+    start(store)
+    outcomes = process(store)
+    assert [o.after.result for o in outcomes if o.after] == ["failed"]
+    failed = job.reload()
+    assert (failed.state, failed.sub_state) == (rj.State.FAILED, rj.SubState.AFTER)
+    assert failed.exception is not None
+    assert failed.exception.message == "the report could not be sent"
+    broken.unlink()
+    job.retry()
+    assert job.state is rj.State.QUEUED  # to a worker, for after_batch alone
+    assert start(store).step == "after"
+    assert job.reload().state is rj.State.COMPLETED
+    assert list(job.output()) == [str(i) for i in range(25)]
+
+
+def test_a_batch_paused_during_before_batch_does_not_run_it_again(
+    store: Store, tmp_path: Path
+) -> None:
+    log = tmp_path / "hooks.log"
+    job = Hooks.create(log=str(log))
+    job.upload(["a", "b"])
+    (row,) = store.claim_jobs("host:1", 1)
+    claimed, claim = load_claimed(row)
+    rj.Job.find(job.id).pause()  # type: ignore[arg-type]  # while before_batch runs
+    assert run_batch_job(claimed, claim, "host:1").result == "processing"
+    paused = job.reload()
+    assert (paused.state, paused.sub_state) == (rj.State.PAUSED, rj.SubState.PROCESSING)
+    assert claim_slices(store, "host:1", 5) == []
+    job.resume()
+    assert (job.state, job.sub_state) == (rj.State.RUNNING, rj.SubState.PROCESSING)
+    process(store)
+    assert job.reload().state is rj.State.COMPLETED
+    assert log.read_text().split() == ["before", "after"]

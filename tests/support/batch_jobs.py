@@ -96,3 +96,18 @@ class Numbers(rj.BatchJob):
 
     def perform(self, record: int) -> int:
         return record
+
+
+class FailsAfter(rj.BatchJob):
+    """after_batch() raises while the file at `broken` exists."""
+
+    slice_size = 10
+    output_format = "lines"
+    broken: str
+
+    def after_batch(self) -> None:
+        if Path(self.broken).exists():
+            raise RuntimeError("the report could not be sent")
+
+    def perform(self, record: str) -> str:
+        return record

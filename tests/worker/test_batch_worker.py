@@ -14,6 +14,7 @@ from pathlib import Path
 from batch_jobs import Numbers, Slow, Squares
 from batching import start
 from processes import rocketjob, start_rocketjob, wait_until
+from sample_jobs import Record
 
 import rocketjob as rj
 from rocketjob.store import Store
@@ -142,3 +143,21 @@ def test_abort_drops_the_slices_while_workers_run_them(store: Store, database_ur
         assert all(worker.poll() is None for worker in running)
     assert job.reload().state is rj.State.ABORTED
     assert store.slice_counts(job.id) == {}  # type: ignore[arg-type]
+
+
+def test_a_job_queued_meanwhile_runs_before_the_batch_finishes(
+    store: Store, database_url: str, tmp_path: Path
+) -> None:
+    batch = Slow.create(seconds=0.002, priority=50)
+    batch.upload([str(i) for i in range(3_000)])  # 6 s of work for one thread
+    args = (*WORKER[:-4], "--import", "sample_jobs", "--threads", "1", "--poll-interval", "0.05")
+    worker = start_rocketjob(*args, database_url=database_url)
+    try:
+        wait_until(lambda: batch.batch_status().slices["completed"] >= 2, 60, "some slices")
+        urgent = Record.create(path=str(tmp_path / "ran.txt"))
+        wait_until(lambda: urgent.reload().state is rj.State.COMPLETED, 30, "the queued job")
+        assert batch.reload().state is rj.State.RUNNING
+        assert batch.batch_status().slices["queued"] > 0  # it preempted the batch
+    finally:
+        worker.terminate()
+        worker.communicate(timeout=30)
