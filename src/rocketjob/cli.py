@@ -28,6 +28,7 @@ EXIT_UNAVAILABLE = 69
 EXIT_CONFIG = 78
 
 F = TypeVar("F", bound=Callable[..., Any])
+LOG_FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s"
 
 database_url_option = click.option(
     "--database-url",
@@ -81,10 +82,7 @@ def import_modules(modules: tuple[str, ...]) -> None:
 )
 def main(log_level: str) -> None:
     """rocketjob: background and batch jobs, with Mission Control."""
-    logging.basicConfig(
-        level=log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logging.basicConfig(level=log_level.upper(), format=LOG_FORMAT)
 
 
 @main.command()
@@ -108,30 +106,175 @@ def migrate(database_url: str) -> None:
 @database_url_option
 @click.option("--threads", default=10, show_default=True, type=click.IntRange(1, 1000))
 @click.option(
+    "--processes",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 256),
+    help="Worker processes to run under one supervisor.",
+)
+@click.option(
     "--import",
     "modules",
     multiple=True,
     metavar="MODULE",
     help="Module defining job classes (repeatable).",
 )
+@click.option("--include", metavar="REGEX", help="Run only job classes matching this.")
+@click.option("--exclude", metavar="REGEX", help="Never run job classes matching this.")
 @click.option("--name", default=None, help="Worker name (default host:pid).")
 @click.option("--burst", is_flag=True, help="Exit when no job is left to do.")
-@click.option("--poll-interval", default=1.0, show_default=True, type=click.FloatRange(0.01, 60))
+@click.option(
+    "--poll-interval",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(0.01, 60),
+    help="Longest wait between looks for new jobs (and for operators' requests on SQLite).",
+)
+@click.option(
+    "--zombie-timeout",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(1, 3600),
+    help="Seconds without a heartbeat after which a worker is dead and its jobs requeued.",
+)
+@click.option(
+    "--stop-timeout",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(0, 86400),
+    help="On stop, seconds to let running jobs finish before handing them back.",
+)
+@click.option("--log-file", type=click.Path(dir_okay=False), help="Also append the log here.")
+@click.pass_context
 @reports_errors
 def worker(
+    context: click.Context,
     database_url: str,
     threads: int,
+    processes: int,
     modules: tuple[str, ...],
+    include: str | None,
+    exclude: str | None,
     name: str | None,
     burst: bool,
     poll_interval: float,
+    zombie_timeout: float,
+    stop_timeout: float,
+    log_file: str | None,
 ) -> None:
     """Run jobs: claim due jobs by priority and perform them on THREADS threads."""
+    if log_file:
+        handler = logging.FileHandler(log_file)
+        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        logging.getLogger().addHandler(handler)
+    if processes > 1:
+        from rocketjob.worker.supervisor import Supervisor
+
+        args = [
+            "--log-level", context.find_root().params["log_level"], "worker",
+            "--threads", str(threads), "--poll-interval", str(poll_interval),
+            "--zombie-timeout", str(zombie_timeout), "--stop-timeout", str(stop_timeout),
+        ]  # fmt: skip
+        for flag, value in [
+            ("--include", include),
+            ("--exclude", exclude),
+            ("--log-file", log_file),
+            *(("--import", m) for m in modules),
+        ]:
+            args += [flag, value] if value else []
+        args += ["--burst"] if burst else []
+        # The URL goes by environment, so no password shows in the process list.
+        env = {**os.environ, config.DATABASE_URL_ENV: database_url}
+        children = [
+            [*args, *(["--name", f"{name}-{i}"] if name else [])] for i in range(1, processes + 1)
+        ]
+        sys.exit(Supervisor(children, env).run())
+
+    from datetime import timedelta
+
     from rocketjob.worker import Worker
 
     import_modules(modules)
     config.configure(database_url, pool_size=threads + 4)
-    Worker(threads=threads, burst=burst, name=name, poll_interval=poll_interval).run()
+    Worker(
+        threads=threads,
+        burst=burst,
+        name=name,
+        poll_interval=poll_interval,
+        include=include,
+        exclude=exclude,
+        zombie_timeout=timedelta(seconds=zombie_timeout),
+        # Heartbeats carry operators' requests: as often as the poll interval, and often
+        # enough that a live worker is never mistaken for a dead one.
+        heartbeat_interval=min(poll_interval, zombie_timeout / 4),
+        stop_timeout=stop_timeout,
+    ).run()
+
+
+@main.group()
+def workers() -> None:
+    """See the workers, and pause, resume or stop them."""
+
+
+@workers.command("list")
+@database_url_option
+@reports_errors
+def workers_list(database_url: str) -> None:
+    """Every registered worker: state, threads, heartbeat age, jobs it runs."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from rocketjob.worker.control import list_workers
+
+    config.configure(database_url)
+    found = list_workers()
+    now = config.get_store().now()
+    table = Table("name", "state", "threads busy/total", "started", "heartbeat", "jobs")
+    for info in found:
+        age = info.heartbeat_age(now).total_seconds()
+        state = (
+            info.state
+            if info.desired_state in (None, info.state)
+            else (f"{info.state} → {info.desired_state}")
+        )
+        table.add_row(
+            info.name,
+            state,
+            f"{len(info.jobs)}/{info.threads}",
+            f"{info.started_at:%Y-%m-%d %H:%M:%S} UTC",
+            f"{age:.0f} s ago" + (" (stale)" if info.is_stale(now) else ""),
+            ", ".join(f"{job.id} {job.class_name}" for job in info.jobs[:5])
+            + (" …" if len(info.jobs) > 5 else ""),
+        )
+    if found:
+        Console().print(table)
+    else:
+        click.echo("no workers are running")
+
+
+def _worker_request(verb: str) -> Callable[..., None]:
+    @database_url_option
+    @click.argument("name", required=False)
+    @click.option("--all", "every", is_flag=True, help="Every worker.")
+    @reports_errors
+    def command(database_url: str, name: str | None, every: bool) -> None:
+        from rocketjob.worker import control
+
+        if bool(name) == every:
+            raise click.UsageError("give a worker NAME or --all")
+        config.configure(database_url)
+        asked = getattr(control, f"{verb}_workers")(None if every else name)
+        if asked:
+            click.echo(f"asked {len(asked)} worker(s) to {verb}: {', '.join(asked)}")
+        else:
+            click.echo("no workers are running")
+
+    command.__doc__ = f"Ask a worker (or --all) to {verb}."
+    return command
+
+
+for _verb in ("pause", "resume", "stop"):
+    workers.command(_verb)(_worker_request(_verb))
 
 
 def _add_batch_commands() -> None:

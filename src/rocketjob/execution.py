@@ -21,6 +21,7 @@ class Result(StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
     INTERRUPTED = "interrupted"  # an operator paused, aborted or failed it meanwhile
+    EXPIRED = "expired"  # its expires_at passed before it started: destroyed, not run
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class Outcome:
     result: Result
     seconds: float
     exception: JobException | None = None
-    error: Exception | None = None
+    error: BaseException | None = None
 
 
 def load_claimed(row: Row) -> tuple[Job, Claim]:
@@ -55,7 +56,7 @@ def perform_claimed(job: Job, claim: Claim, worker_name: str) -> Outcome:
             time.monotonic() - started,
             JobException("rocketjob.JobInterrupted", str(stop)),
         )
-    except Exception as error:
+    except (Exception, SystemExit) as error:  # a job calling sys.exit() fails alone
         seconds = time.monotonic() - started
         exception = JobException.from_exception(error, worker_name)
         if isinstance(error, UnrunnableJob):
@@ -81,6 +82,13 @@ def log_outcome(outcome: Outcome) -> None:
             ms,
             outcome.exception.class_name,
             outcome.exception.message,
+        )
+    elif outcome.result is Result.EXPIRED:
+        log.info(
+            "job %s %s expired at %s: destroyed, not run",
+            job.id,
+            job.class_name,
+            job.expires_at.isoformat() if job.expires_at else "?",
         )
     elif outcome.result is Result.INTERRUPTED:
         log.info(

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, ClassVar, Self
 
 from rocketjob.config import get_store
-from rocketjob.errors import JobNotFound, RocketJobError, ValidationError
+from rocketjob.errors import DatabaseUnavailable, JobNotFound, RocketJobError, ValidationError
 from rocketjob.fields import SETTABLE, FieldSet, own_field_specs
 from rocketjob.records import HistoryEntry, JobException, JobPage
 from rocketjob.states import (
@@ -287,7 +287,10 @@ class Job:
             raise ValueError(f"progress must be between 0 and 100, not {percent}")
         self.percent_complete = int(percent)
         if self._claim is not None:
-            state = get_store().record_progress(self._claim, self.percent_complete)
+            try:
+                state = get_store().record_progress(self._claim, self.percent_complete)
+            except DatabaseUnavailable:
+                return  # the job goes on; its progress is saved again next time
             self._checked_at = time.monotonic()
             if state != State.RUNNING:
                 raise JobInterrupted(state)
@@ -296,7 +299,10 @@ class Job:
         """Stops perform() here if an operator paused, aborted or failed the job."""
         if self._claim is None or time.monotonic() - self._checked_at < CHECKPOINT_INTERVAL:
             return
-        state = get_store().claimed_state(self._claim)
+        try:
+            state = get_store().claimed_state(self._claim)
+        except DatabaseUnavailable:
+            return  # cannot tell: go on and ask again at the next checkpoint
         self._checked_at = time.monotonic()
         if state != State.RUNNING:
             raise JobInterrupted(state)

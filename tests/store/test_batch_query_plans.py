@@ -67,7 +67,15 @@ def scans(node: dict[str, Any]) -> set[tuple[str, str]]:
 
 
 def test_the_slice_claim_walks_the_processing_and_queued_indexes(big: PostgresStore) -> None:
-    claim = plan(big, "claim_slices", now=datetime.now(UTC), limit=4, worker_name="h:1")
+    claim = plan(
+        big,
+        "claim_slices",
+        now=datetime.now(UTC),
+        limit=4,
+        worker_name="h:1",
+        include=None,
+        exclude=None,
+    )
     used = scans(claim)
     assert any(name == "rocketjob_jobs_processing" for _, name in used), used
     assert any(name == "rocketjob_slices_queued" for _, name in used), used

@@ -85,7 +85,15 @@ def test_counts_read_the_counters_not_the_jobs(big: PostgresStore) -> None:
 
 
 def test_the_claim_walks_the_claim_index(big: PostgresStore) -> None:
-    claim = plan(big, "claim_jobs", now=datetime.now(UTC), limit=100, worker_name="h:1")
+    claim = plan(
+        big,
+        "claim_jobs",
+        now=datetime.now(UTC),
+        limit=100,
+        worker_name="h:1",
+        include=None,
+        exclude=None,
+    )
     assert ("Index Scan", "rocketjob_jobs_claim") in scans(claim)
     assert_no_full_scan_of_jobs(claim)
 

@@ -19,9 +19,11 @@ class Record(rj.Job):
     """Appends its id to a file: the order in which workers ran the jobs."""
 
     path: str
+    seconds: float = 0.0
     destroy_on_complete = False
 
     def perform(self) -> None:
+        time.sleep(self.seconds)
         with Path(self.path).open("a") as out:
             out.write(f"{self.id}\n")
 

@@ -5,16 +5,15 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 from pathlib import Path
 
 from batch_jobs import Numbers, Slow, Squares
 from batching import start
-from processes import rocketjob, start_rocketjob, wait_until
+from processes import Background, rocketjob, start_rocketjob, wait_until
 from sample_jobs import Record
+from workers import wait_for_worker
 
 import rocketjob as rj
 from rocketjob.store import Store
@@ -27,20 +26,20 @@ def slices_done(log: str) -> set[int]:
 
 
 @contextmanager
-def workers(database_url: str, count: int) -> Iterator[list[subprocess.Popen[str]]]:
-    """Long-running workers, up and polling; stopped (and their logs kept) at the end."""
-    running = [start_rocketjob(*WORKER, database_url=database_url) for _ in range(count)]
+def workers(database_url: str, count: int, *args: str) -> Iterator[list[Background]]:
+    """Long-running workers, registered and polling; stopped at the end."""
+    running = [start_rocketjob(*WORKER, *args, database_url=database_url) for _ in range(count)]
     try:
         for worker in running:
-            assert worker.stdout is not None
-            while " started with " not in worker.stdout.readline():
-                assert worker.poll() is None, "a worker exited on start"
+            wait_for_worker(worker.pid)
         yield running
     finally:
         for worker in running:
-            worker.terminate()
+            if worker.poll() is None:
+                worker.send_signal(signal.SIGTERM)
         for worker in running:
-            worker.communicate(timeout=30)
+            worker.wait()
+            worker.close()
 
 
 def burst(database_url: str) -> str:
@@ -56,9 +55,7 @@ def test_several_processes_write_100000_records_in_input_order(
         job = Numbers.create()
         assert job.upload(range(100_000)) == 100_000  # workers start while it streams
         wait_until(lambda: job.reload().state is rj.State.COMPLETED, 90, "completion")
-        for worker in running:
-            worker.send_signal(signal.SIGTERM)
-        logs = [worker.communicate(timeout=30)[0] for worker in running]
+        logs = [worker.output() for worker in running]
     assert sum(1 for log in logs if slices_done(log)) >= 2, "slices were shared out"
     assert [int(n) for n in job.output()] == list(range(100_000))
     assert job.percent_complete == 100
@@ -94,20 +91,17 @@ def test_a_worker_killed_mid_slice_leaves_every_record_once(
     job = Slow.create(seconds=0.002)
     job.upload([str(i) for i in range(3_000)])
     start(store)
-    victim = start_rocketjob(*WORKER, database_url=database_url)
-    try:
+    reaping = ("--zombie-timeout", "2")
+    with workers(database_url, 1, *reaping) as (victim,):
         wait_until(lambda: job.batch_status().slices["completed"] >= 5, 60, "some slices")
         wait_until(lambda: job.batch_status().slices["running"] > 0, 30, "a running slice")
         os.kill(victim.pid, signal.SIGKILL)
-        victim.communicate(timeout=30)
-    finally:
-        if victim.poll() is None:
-            victim.kill()
-    assert job.batch_status().slices["running"] > 0  # held by a dead worker
-    # the reaper's step: the dead worker has no heartbeat, its slices go back to the queue
-    assert store.requeue_slices_of_dead_workers(timedelta(0))
-    burst(database_url)
-    assert job.reload().state is rj.State.COMPLETED
+        victim.wait()
+        assert job.batch_status().slices["running"] > 0  # held by a dead worker
+        # a live worker's reaper hands the dead worker's slices to the queue again
+        with workers(database_url, 1, *reaping) as (survivor,):
+            wait_until(lambda: job.reload().state is rj.State.COMPLETED, 90, "completion")
+            assert "requeued: its worker died" in survivor.output()
     assert list(job.output()) == [str(i) for i in range(3_000)]
 
 
@@ -150,14 +144,9 @@ def test_a_job_queued_meanwhile_runs_before_the_batch_finishes(
 ) -> None:
     batch = Slow.create(seconds=0.002, priority=50)
     batch.upload([str(i) for i in range(3_000)])  # 6 s of work for one thread
-    args = (*WORKER[:-4], "--import", "sample_jobs", "--threads", "1", "--poll-interval", "0.05")
-    worker = start_rocketjob(*args, database_url=database_url)
-    try:
+    with workers(database_url, 1, "--import", "sample_jobs", "--threads", "1"):
         wait_until(lambda: batch.batch_status().slices["completed"] >= 2, 60, "some slices")
         urgent = Record.create(path=str(tmp_path / "ran.txt"))
         wait_until(lambda: urgent.reload().state is rj.State.COMPLETED, 30, "the queued job")
         assert batch.reload().state is rj.State.RUNNING
         assert batch.batch_status().slices["queued"] > 0  # it preempted the batch
-    finally:
-        worker.terminate()
-        worker.communicate(timeout=30)

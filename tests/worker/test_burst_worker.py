@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from processes import rocketjob, start_rocketjob, wait_until
+from processes import finish, rocketjob, start_rocketjob, wait_until
 from sample_jobs import Fails, Kept, Noop, Record, Slow
 
 import rocketjob as rj
@@ -102,12 +102,9 @@ def test_an_operator_abort_stops_a_running_job_and_wins(store: Store, database_u
     try:
         wait_until(lambda: job.reload().percent_complete > 0, message="progress")
         job.abort(by="user:ada")
-        output = worker.communicate(timeout=30)[0]
+        output = finish(worker)
     finally:
-        if worker.poll() is None:
-            worker.kill()
-            worker.communicate()
-    assert worker.returncode == 0, output
+        worker.close()
     assert f"job {job.id} sample_jobs.Slow stopped after" in output
     aborted = job.reload()
     assert aborted.state is rj.State.ABORTED
@@ -134,8 +131,8 @@ def test_two_processes_with_threads_run_every_job_exactly_once(
         for _ in range(2)
     ]
     for worker in workers:
-        output = worker.communicate(timeout=120)[0]
-        assert worker.returncode == 0, output
+        output = finish(worker, timeout=120)
+        worker.close()
         assert "database is locked" not in output
     assert sorted(ran(out)) == ids
     assert rj.Job.counts()["completed"] == 400

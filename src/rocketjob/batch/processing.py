@@ -228,10 +228,17 @@ def _jobs(store: Store) -> _JobCache:
         return cache
 
 
-def claim_slices(store: Store, worker_name: str, limit: int) -> list[SliceWork]:
+def claim_slices(
+    store: Store,
+    worker_name: str,
+    limit: int,
+    *,
+    include: str | None = None,
+    exclude: str | None = None,
+) -> list[SliceWork]:
     """Claims up to `limit` slices of the most urgent processing batch job, as work to run."""
     work = []
-    for row in store.claim_slices(worker_name, limit):
+    for row in store.claim_slices(worker_name, limit, include=include, exclude=exclude):
         cached = _jobs(store).get(store, int(row["job_id"]))
         if cached is None:  # destroyed meanwhile: its slices went with it
             continue

@@ -162,7 +162,11 @@ class Store(BatchStore, ABC):
 
     def apply_change(self, change: JobChange) -> Row | None:
         """The job after the change, or None if it changed since it was read."""
-        return self.fetch_one("transition", asdict(change))
+        with self.transaction():
+            row = self.fetch_one("transition", asdict(change))
+            if row is not None and change.state == "queued":
+                self.execute("notify_jobs", {})
+        return row
 
     def delete_job(self, job_id: int, version: int) -> bool:
         return self.execute("delete_job", {"id": job_id, "version": version}) == 1
@@ -228,13 +232,49 @@ class Store(BatchStore, ABC):
 
     # -- claimed jobs -------------------------------------------------------------------
 
-    def claim_jobs(self, worker_name: str, limit: int) -> list[Row]:
-        """Takes up to `limit` due jobs for `worker_name`, in claim order."""
-        rows = self.fetch_all(
-            "claim_jobs", {"worker_name": worker_name, "limit": limit, "now": self.now()}
-        )
+    def claim_jobs(
+        self,
+        worker_name: str,
+        limit: int,
+        *,
+        include: str | None = None,
+        exclude: str | None = None,
+    ) -> list[Row]:
+        """Takes up to `limit` due jobs for `worker_name`, in claim order.
+
+        `include` / `exclude` are regular expressions on the class name.
+        """
+        params = {
+            "worker_name": worker_name,
+            "limit": limit,
+            "now": self.now(),
+            "include": include,
+            "exclude": exclude,
+        }
+        rows = self.fetch_all("claim_jobs", params)
         rows.sort(key=_claim_order)
         return rows
+
+    def hand_back_jobs(self, claims: Sequence[Claim], worker_name: str, reason: str) -> int:
+        """Returns held jobs to the queue (a stopping or pausing worker); others untouched."""
+        if not claims:
+            return 0
+        params = {
+            **self._finished_params(claims),
+            "now": self.now(),
+            "worker_name": worker_name,
+            "reason": reason,
+        }
+        with self.transaction():
+            handed_back = self.execute("hand_back_jobs", params)
+            self.execute("notify_jobs", {})
+        return handed_back
+
+    def subscribe(self, on_notice: Callable[[str], None]) -> Subscription:
+        """Calls `on_notice(channel)` when jobs become claimable ("jobs") or operators
+        ask workers something ("control"). Backends without notifications never call it:
+        polling stays the guarantee."""
+        return Subscription()
 
     def claim_job(self, job_id: int, worker_name: str) -> Row | None:
         """Takes one given queued job; None if it is not queued (or gone)."""
@@ -310,6 +350,13 @@ class Store(BatchStore, ABC):
 
     def _names_param(self, names: Sequence[str]) -> dict[str, Any]:
         return {"names": list(names)}
+
+
+class Subscription:
+    """Notifications a store delivers until closed; this one delivers none."""
+
+    def close(self) -> None:
+        return None
 
 
 def _claim_order(row: Row) -> tuple[int, bool, datetime, int]:

@@ -83,6 +83,7 @@ class BatchStore(ABC):
         with self.transaction():
             self._insert_slices(job_id, slices)
             self.execute("count_uploaded", {"job_id": job_id, "records": uploaded})
+            self.execute("notify_jobs", {})
 
     def finish_upload(self, job_id: int, record_count: int) -> None:
         params = {"job_id": job_id, "records": record_count, "now": self.now()}
@@ -108,12 +109,40 @@ class BatchStore(ABC):
 
     # -- processing -----------------------------------------------------------------------
 
-    def claim_slices(self, worker_name: str, limit: int) -> list[Row]:
-        """Takes up to `limit` queued slices of the most urgent processing batch job."""
-        params = {"worker_name": worker_name, "limit": limit, "now": self.now()}
+    def claim_slices(
+        self,
+        worker_name: str,
+        limit: int,
+        *,
+        include: str | None = None,
+        exclude: str | None = None,
+    ) -> list[Row]:
+        """Takes up to `limit` queued slices of the most urgent processing batch job.
+
+        `include` / `exclude` are regular expressions on the job's class name.
+        """
+        params = {
+            "worker_name": worker_name,
+            "limit": limit,
+            "now": self.now(),
+            "include": include,
+            "exclude": exclude,
+        }
         rows = self.fetch_all("claim_slices", params)
         rows.sort(key=lambda row: row["position"])
         return rows
+
+    def hand_back_slices(self, held: Sequence[SliceClaim]) -> int:
+        """Returns held slices to the queue (a pausing or stopping worker)."""
+        if not held:
+            return 0
+        with self.transaction():
+            handed_back = self.execute("hand_back_slices", self._held_params(held))
+            self.execute("notify_jobs", {})
+        return handed_back
+
+    @abstractmethod
+    def _held_params(self, held: Sequence[SliceClaim]) -> dict[str, Any]: ...
 
     def complete_slice(
         self, held: SliceClaim, output: bytes | None, output_count: int
@@ -200,6 +229,7 @@ class BatchStore(ABC):
             moved = self.execute("begin_batch_processing", {"id": job_id, "lease": lease}) == 1
             if moved:
                 self.restart_batch_run(job_id)
+                self.execute("notify_jobs", {})
         return moved
 
     def restart_batch_run(self, job_id: int) -> None:

@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from rocketjob.errors import DatabaseUnavailable
-from rocketjob.store.base import Claim, Clock, NewJob, Row, Store, iter_chunks, redact, utc_now
-from rocketjob.store.batches import NewSlice
+from rocketjob.store.base import (
+    Claim,
+    Clock,
+    NewJob,
+    Row,
+    Store,
+    Subscription,
+    iter_chunks,
+    redact,
+    utc_now,
+)
+from rocketjob.store.batches import NewSlice, SliceClaim
 from rocketjob.store.sqlfiles import Migration
 
 INSERT_CHUNK = 5_000
@@ -22,6 +33,15 @@ INSERT_CHUNK = 5_000
 MIGRATION_LOCK = zlib.crc32(b"rocketjob.migrate")
 
 Connection = psycopg.Connection[Row]
+# Channel names of the notifications, as the worker knows them.
+CHANNELS = {"rocketjob_jobs": "jobs", "rocketjob_control": "control"}
+
+log = logging.getLogger("rocketjob.store")
+
+
+def _reason(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[-1] if text else type(error).__name__
 
 
 def _configure(conn: Connection) -> None:
@@ -45,9 +65,8 @@ class PostgresStore(Store):
             with psycopg.connect(url, connect_timeout=int(connect_timeout)):
                 pass
         except psycopg.Error as error:
-            reason = str(error).strip().splitlines()[-1] if str(error).strip() else repr(error)
             raise DatabaseUnavailable(
-                f"cannot connect to PostgreSQL at {redact(url)}: {reason}"
+                f"cannot connect to PostgreSQL at {redact(url)}: {_reason(error)}"
             ) from None
         self._pool: ConnectionPool[Connection] = ConnectionPool(
             url,
@@ -63,21 +82,32 @@ class PostgresStore(Store):
         self._local = threading.local()
 
     @contextmanager
+    def _unavailable_as_error(self) -> Iterator[None]:
+        # A lost server is a DatabaseUnavailable callers can wait out; the pool replaces
+        # broken connections when they come back to it.
+        try:
+            yield
+        except (psycopg.OperationalError, PoolTimeout) as error:
+            raise DatabaseUnavailable(
+                f"PostgreSQL at {redact(self.url)} is unavailable: {_reason(error)}"
+            ) from error
+
+    @contextmanager
     def _conn(self) -> Iterator[Connection]:
         pinned: Connection | None = getattr(self._local, "conn", None)
         if pinned is not None:
             yield pinned
             return
-        with self._pool.connection() as conn:
+        with self._unavailable_as_error(), self._pool.connection() as conn:
             yield conn
 
     def fetch_all(self, query: str, params: dict[str, Any]) -> list[Row]:
-        with self._conn() as conn:
+        with self._unavailable_as_error(), self._conn() as conn:
             cursor = conn.execute(self.queries[query], params)
             return cursor.fetchall() if cursor.description else []
 
     def execute(self, query: str, params: dict[str, Any]) -> int:
-        with self._conn() as conn:
+        with self._unavailable_as_error(), self._conn() as conn:
             return conn.execute(self.queries[query], params).rowcount
 
     @contextmanager
@@ -85,12 +115,19 @@ class PostgresStore(Store):
         if getattr(self._local, "conn", None) is not None:  # nested
             yield
             return
-        with self._pool.connection() as conn, conn.transaction():
+        with (
+            self._unavailable_as_error(),
+            self._pool.connection() as conn,
+            conn.transaction(),
+        ):
             self._local.conn = conn
             try:
                 yield
             finally:
                 self._local.conn = None
+
+    def subscribe(self, on_notice: Callable[[str], None]) -> Subscription:
+        return Listener(self.url, on_notice)
 
     def insert_jobs(self, jobs: Sequence[NewJob]) -> list[int]:
         ids: list[int] = []
@@ -108,6 +145,7 @@ class PostgresStore(Store):
                     "fields": [j.fields for j in chunk],
                 }
                 ids.extend(int(r["id"]) for r in self.fetch_all("insert_jobs", params))
+            self.execute("notify_jobs", {})
         return ids
 
     def _finished_params(self, claims: Sequence[Claim]) -> dict[str, Any]:
@@ -122,6 +160,9 @@ class PostgresStore(Store):
             "records": [s.records for s in slices],
         }
         self.execute("insert_slices", params)
+
+    def _held_params(self, held: Sequence[SliceClaim]) -> dict[str, Any]:
+        return {"ids": [h.id for h in held], "leases": [h.lease for h in held]}
 
     def applied_migrations(self) -> set[int]:
         with self._conn() as conn:
@@ -155,3 +196,42 @@ class PostgresStore(Store):
 
     def close(self) -> None:
         self._pool.close()
+
+
+class Listener(Subscription):
+    """LISTENs on its own connection and reports each notification's channel.
+
+    Reconnects after a lost connection and then reports every channel once, since
+    notifications sent meanwhile are gone.
+    """
+
+    def __init__(self, url: str, on_notice: Callable[[str], None]) -> None:
+        self.url = url
+        self.on_notice = on_notice
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="rocketjob-listen", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        delay = 0.1
+        first = True
+        while not self._closed.is_set():
+            try:
+                with psycopg.connect(self.url, autocommit=True, connect_timeout=5) as conn:
+                    for channel in CHANNELS:
+                        conn.execute(f"LISTEN {channel}")
+                    if not first:
+                        for name in CHANNELS.values():
+                            self.on_notice(name)
+                    first, delay = False, 0.1
+                    while not self._closed.is_set():
+                        for notice in conn.notifies(timeout=0.5):
+                            self.on_notice(CHANNELS.get(notice.channel, notice.channel))
+            except psycopg.Error as error:
+                log.warning("listening for notifications failed (%s); retrying", _reason(error))
+                self._closed.wait(delay)
+                delay = min(delay * 2, 5.0)
+
+    def close(self) -> None:
+        self._closed.set()
+        self._thread.join(timeout=2)

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from rocketjob.errors import ConfigurationError, DatabaseUnavailable
 from rocketjob.store.base import Claim, Clock, NewJob, Row, Store, utc_now
-from rocketjob.store.batches import NewSlice
+from rocketjob.store.batches import NewSlice, SliceClaim
 from rocketjob.store.sqlfiles import Migration
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
@@ -98,6 +100,7 @@ class SQLiteStore(Store):
         except sqlite3.Error as error:
             raise DatabaseUnavailable(f"cannot open SQLite database {self.path}: {error}") from None
         conn.row_factory = _row
+        conn.create_function("regexp", 2, _regexp, deterministic=True)
         self._local.conn = conn
         with self._lock:
             self._connections.append(conn)
@@ -105,10 +108,12 @@ class SQLiteStore(Store):
 
     def fetch_all(self, query: str, params: dict[str, Any]) -> list[Row]:
         sql = self.queries[query]
-        return self._connection().execute(sql, _params(params)).fetchall()
+        with _busy_as_unavailable(self.path):
+            return self._connection().execute(sql, _params(params)).fetchall()
 
     def execute(self, query: str, params: dict[str, Any]) -> int:
-        cursor = self._connection().execute(self.queries[query], _params(params))
+        with _busy_as_unavailable(self.path):
+            cursor = self._connection().execute(self.queries[query], _params(params))
         return cursor.rowcount
 
     @contextmanager
@@ -151,6 +156,9 @@ class SQLiteStore(Store):
     def _array_param(self, values: Sequence[Any]) -> Any:
         return json.dumps(list(values))
 
+    def _held_params(self, held: Sequence[SliceClaim]) -> dict[str, Any]:
+        return {"done": json.dumps([[h.id, h.lease] for h in held])}
+
     def _names_param(self, names: Sequence[str]) -> dict[str, Any]:
         return {"names": json.dumps(list(names))}
 
@@ -182,6 +190,28 @@ class SQLiteStore(Store):
                 conn.close()
             self._connections.clear()
         self._local = threading.local()
+
+
+@lru_cache(maxsize=64)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def _regexp(pattern: str, value: str) -> bool:
+    return _compiled(pattern).search(value) is not None
+
+
+@contextmanager
+def _busy_as_unavailable(path: str) -> Iterator[None]:
+    # Past the busy timeout, or with the file gone, the database is unavailable for now:
+    # callers (workers) wait and retry rather than fail.
+    try:
+        yield
+    except sqlite3.OperationalError as error:
+        text = str(error)
+        if any(word in text for word in ("locked", "busy", "disk I/O", "unable to open")):
+            raise DatabaseUnavailable(f"SQLite database {path} is unavailable: {text}") from error
+        raise
 
 
 def _params(params: dict[str, Any]) -> dict[str, Any]:

@@ -1,30 +1,50 @@
-"""One worker process: a claim loop feeding N threads, recording their outcomes in batches."""
+"""One worker process: a loop that claims jobs for its threads and records what came of them."""
 
 from __future__ import annotations
 
 import logging
-import queue
+import os
+import re
+import signal
+import socket
 import threading
 import time
+from collections.abc import Sequence
+from datetime import timedelta
+from types import FrameType
 
-from rocketjob.batch.lifecycle import BatchOutcome, run_batch_job, settle_batches
+from rocketjob.batch.lifecycle import BatchOutcome, settle_batches
 from rocketjob.batch.processing import SliceWork, claim_slices
 from rocketjob.config import get_store
-from rocketjob.execution import Outcome, Result, load_claimed, log_outcome, perform_claimed
-from rocketjob.jobs import Job, process_name
-from rocketjob.store import Claim, Finished, Row, Store
+from rocketjob.errors import ConfigurationError, DatabaseUnavailable
+from rocketjob.execution import Outcome, Result, load_claimed, log_outcome
+from rocketjob.jobs import process_name
+from rocketjob.store import Claim, Finished, Row, SliceClaim, Store
+from rocketjob.worker.control import ZOMBIE_TIMEOUT
+from rocketjob.worker.heartbeat import Heartbeat
+from rocketjob.worker.threads import Threads, Work
 
 log = logging.getLogger("rocketjob.worker")
 
-# A claimed job, or a slice of a batch job.
-Work = tuple[Job, Claim] | SliceWork
+# Idle polling starts this fast after activity and backs off to the poll interval.
+FIRST_IDLE_WAIT = 0.01
+# Outcomes are recorded in batches: at this many, or once the oldest is this old.
+RECORD_BATCH = 200
+RECORD_DELAY = 0.005
+# Jobs claimed ahead of free threads: enough for about this much work per thread, so fast
+# jobs are claimed in big batches while a newly urgent job waits at most this long.
+PREFETCH_WINDOW = 0.01
+MAX_PREFETCH = 1000
+# Backoff while the database is unreachable.
+MAX_OUTAGE_WAIT = 5.0
 
 
 class Worker:
     """Claims due jobs by priority, runs them on `threads` threads, records the outcomes.
 
-    `run()` loops until stopped (or, with `burst`, until nothing is left to do);
-    `run_once()` does one claim-and-record round, for tests and embedding.
+    Obeys operators (pause, resume, stop via its row in the workers table) and signals
+    (SIGTERM/SIGINT: finish or hand back current work and exit; a second one: hand
+    everything back now). `burst` exits when nothing is left to do.
     """
 
     def __init__(
@@ -34,158 +54,292 @@ class Worker:
         threads: int = 10,
         burst: bool = False,
         poll_interval: float = 1.0,
+        include: str | None = None,
+        exclude: str | None = None,
+        zombie_timeout: timedelta = ZOMBIE_TIMEOUT,
+        heartbeat_interval: float = 1.0,
+        stop_timeout: float = 30.0,
         store: Store | None = None,
     ) -> None:
         if threads < 1:
-            raise ValueError("a worker needs at least one thread")
+            raise ConfigurationError("a worker needs at least one thread")
+        for option, pattern in (("--include", include), ("--exclude", exclude)):
+            if pattern is not None:
+                try:
+                    re.compile(pattern)
+                except re.error as error:
+                    raise ConfigurationError(f"{option} {pattern!r}: {error}") from None
         self.store = store or get_store()
         self.name = name or process_name()
         self.threads = threads
         self.burst = burst
         self.poll_interval = poll_interval
-        self._work: queue.SimpleQueue[Work | None] = queue.SimpleQueue()
-        self._done: queue.SimpleQueue[Outcome | BatchOutcome] = queue.SimpleQueue()
+        self.include, self.exclude = include, exclude
+        self.zombie_timeout = zombie_timeout
+        self.heartbeat_interval = heartbeat_interval
+        self.stop_timeout = stop_timeout
+        self.state = "starting"
+        self._desired: str | None = None
+        self._signals = 0
+        self._wake = threading.Event()
+        self._threads = Threads(threads, self.name, on_outcome=self._outcome_ready)
+        self._to_record: list[Outcome] = []
+        self._oldest_unrecorded = 0.0
+        self._job_seconds = 0.1  # moving average of how long a job takes here
+        self._refill_at = threads - 1
+        self._outage_wait = 0.0
         self._swept_at = 0.0
-        self._busy = 0
-        self._stopping = threading.Event()
-        self._pool: list[threading.Thread] = []
 
-    # -- the loop -------------------------------------------------------------------------
+    # -- lifecycle ----------------------------------------------------------------------
 
     def run(self) -> None:
-        log.info("worker %s started with %d threads", self.name, self.threads)
-        self._start_threads()
+        self._register()
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, self._on_signal)
+            signal.signal(signal.SIGINT, self._on_signal)
+        self._heartbeat = heartbeat = Heartbeat(
+            self.store,
+            self.name,
+            state=lambda: self.state,
+            obey=self._obey,
+            register=self._register,
+            interval=self.heartbeat_interval,
+            zombie_timeout=self.zombie_timeout,
+        )
+        subscription = self.store.subscribe(self._on_notice)
+        self._threads.start()
+        self.state = "running"
+        heartbeat.start()
+        log.info(
+            "worker %s started: %d threads%s",
+            self.name,
+            self.threads,
+            ", burst" if self.burst else "",
+        )
         try:
-            while not self._stopping.is_set():
-                claimed = self.run_once()
-                if self.burst and claimed == 0 and self._busy == 0:
-                    break
-                if claimed == 0 or self._busy >= self.threads:
-                    self._wait_for_outcome(self.poll_interval)
+            self._loop()
         finally:
-            self._stop_threads()
-            self._record(self._take_outcomes())
+            self._shut_down()
+            heartbeat.stop()
+            subscription.close()
+            self._forget_me()
             log.info("worker %s stopped", self.name)
 
     def stop(self) -> None:
         """Asks the loop to finish: running jobs complete, nothing new is claimed."""
-        self._stopping.set()
+        self._desired = "stopping"
+        self._wake.set()
 
-    def run_once(self) -> int:
-        """Records finished jobs and claims as many as there are idle threads.
+    def _register(self) -> None:
+        for row in self.store.list_workers():
+            mine = (row["host"], row["pid"]) == (socket.gethostname(), os.getpid())
+            alive = self.store.now() - row["heartbeat_at"] < self.zombie_timeout
+            if row["name"] == self.name and alive and not mine:
+                raise ConfigurationError(
+                    f"a worker named {self.name} already runs on {row['host']} "
+                    f"(pid {row['pid']}); choose another --name"
+                )
+        self.store.register_worker(self.name, socket.gethostname(), os.getpid(), self.threads)
 
-        Due jobs are claimed first, then slices of batch jobs: a slice is short, so a job
-        queued meanwhile waits at most one slice for a thread.
-        """
-        self._record(self._take_outcomes())
-        if not self._pool:
-            self._start_threads()
-        free = self.threads - self._busy
-        if free <= 0:
+    def _forget_me(self) -> None:
+        try:
+            self.store.deregister_worker(self.name)
+        except DatabaseUnavailable as error:
+            log.warning("could not remove worker %s from the workers table: %s", self.name, error)
+
+    # -- the loop -----------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        idle_wait = FIRST_IDLE_WAIT
+        while True:
+            self._follow_requests()
+            if self.state == "stopping":
+                return
+            try:
+                self._record()
+                claimed = self._claim() if self.state == "running" else 0
+                self._outage_wait = 0.0
+            except DatabaseUnavailable as error:
+                self._wait_out_outage(error)
+                continue
+            unfinished = self._threads.unfinished
+            if self.burst and not claimed and not unfinished and not self._to_record:
+                self.state = "stopping"
+                return
+            if claimed or unfinished:
+                idle_wait = FIRST_IDLE_WAIT
+                timeout = RECORD_DELAY if self._to_record else self.poll_interval
+            else:
+                timeout, idle_wait = idle_wait, min(idle_wait * 2, self.poll_interval)
+            self._wake.wait(timeout)
+            self._wake.clear()
+
+    def _capacity(self) -> int:
+        per_thread = PREFETCH_WINDOW / max(self._job_seconds, 1e-6)
+        return self.threads + min(MAX_PREFETCH, int(per_thread * self.threads))
+
+    def _claim(self) -> int:
+        unfinished = self._threads.unfinished
+        capacity = self._capacity()
+        # Refill when a thread may be idle, or the buffer of fast jobs is half gone.
+        self._refill_at = max(self.threads - 1, capacity // 2)
+        if unfinished > self._refill_at:
             return 0
-        rows = self.store.claim_jobs(self.name, free)
+        rows = self.store.claim_jobs(
+            self.name, capacity - unfinished, include=self.include, exclude=self.exclude
+        )
         for row in rows:
             self._dispatch(row)
-        slices = claim_slices(self.store, self.name, free - len(rows)) if free > len(rows) else []
+        # Threads no job is waiting for take slices of batch jobs: one each, never ahead,
+        # so a job queued meanwhile waits at most one slice for a thread.
+        idle = self.threads - self._threads.unfinished
+        slices = (
+            claim_slices(self.store, self.name, idle, include=self.include, exclude=self.exclude)
+            if idle > 0
+            else []
+        )
         for item in slices:
-            self._busy += 1
-            self._work.put(item)
+            self._threads.submit(item)
         claimed = len(rows) + len(slices)
-        if claimed == 0:
-            claimed = self._sweep_batches()
-        return claimed
+        return claimed or self._sweep_batches()
 
     def _sweep_batches(self) -> int:
-        """Now and then, finishes batch jobs whose last slice's worker could not."""
+        """Now and then, finishes the batch jobs whose last slice's worker could not."""
         if time.monotonic() - self._swept_at < self.poll_interval:
             return 0
         self._swept_at = time.monotonic()
         held = settle_batches(self.store, self.name)
         for job, claim in held:
-            self._busy += 1
-            self._work.put((job, claim))
+            self._threads.submit((job, claim))
         return len(held)
 
     def _dispatch(self, row: Row) -> None:
         job, claim = load_claimed(row)
-        expires_at = job.expires_at
-        if expires_at is not None and expires_at <= self.store.now():
-            log.info(
-                "job %s %s expired at %s: destroyed, not run",
-                job.id,
-                job.class_name,
-                expires_at.isoformat(),
-            )
-            self.store.finish_jobs([Finished(claim, keep=False)], self.name)
+        if job.expires_at is not None and job.expires_at <= self.store.now():
+            self._add_outcome(Outcome(job, claim, Result.EXPIRED, 0.0))
             return
-        self._busy += 1
-        self._work.put((job, claim))
+        self._threads.submit((job, claim))
 
-    # -- threads --------------------------------------------------------------------------
+    def _outcome_ready(self) -> None:
+        # Called on a job thread: wake the loop only when it has something to do.
+        if self._threads.unfinished <= self._refill_at:
+            self._wake.set()
 
-    def _start_threads(self) -> None:
-        for index in range(self.threads):
-            thread = threading.Thread(
-                target=self._thread_loop, name=f"rocketjob-{index}", daemon=True
-            )
-            thread.start()
-            self._pool.append(thread)
+    # -- outcomes -----------------------------------------------------------------------
 
-    def _stop_threads(self) -> None:
-        for _ in self._pool:
-            self._work.put(None)
-        for thread in self._pool:
-            thread.join()
-        self._pool.clear()
+    def _add_outcome(self, outcome: Outcome) -> None:
+        if not self._to_record:
+            self._oldest_unrecorded = time.monotonic()
+        self._to_record.append(outcome)
 
-    def _thread_loop(self) -> None:
-        while (work := self._work.get()) is not None:
-            self._done.put(self._perform(work))
-
-    def _perform(self, work: Work) -> Outcome | BatchOutcome:
-        if isinstance(work, SliceWork):
-            return work.run()
-        job, claim = work
-        if job.batch:  # its before or after step; everything is recorded on this thread
-            return run_batch_job(job, claim, self.name)
-        return perform_claimed(job, claim, self.name)
-
-    # -- outcomes -------------------------------------------------------------------------
-
-    def _wait_for_outcome(self, timeout: float) -> None:
-        try:
-            outcome: Outcome | BatchOutcome = self._done.get(timeout=timeout)
-        except queue.Empty:
-            return
-        self._done.put(outcome)  # recorded with the others by the next round
-
-    def _take_outcomes(self) -> list[Outcome | BatchOutcome]:
-        outcomes = []
-        while True:
-            try:
-                outcomes.append(self._done.get_nowait())
-            except queue.Empty:
-                break
-        self._busy -= len(outcomes)
-        return outcomes
-
-    def _record(self, taken: list[Outcome | BatchOutcome]) -> None:
-        outcomes = []
-        for outcome in taken:
+    def _record(self, *, now: bool = False) -> None:
+        for outcome in self._threads.take_outcomes():
             if isinstance(outcome, BatchOutcome):
                 outcome.log()  # recorded already, by the thread that ran it
-            else:
-                outcomes.append(outcome)
-        if not outcomes:
+                continue
+            self._add_outcome(outcome)
+            if outcome.result is not Result.EXPIRED:
+                self._job_seconds = 0.8 * self._job_seconds + 0.2 * outcome.seconds
+        if not self._to_record:
             return
-        completed = [
-            Finished(o.claim, keep=not o.job.destroy_on_complete)
+        due = time.monotonic() - self._oldest_unrecorded >= RECORD_DELAY
+        if not (now or due or len(self._to_record) >= RECORD_BATCH):
+            return
+        outcomes = self._to_record
+        finished = [
+            Finished(o.claim, keep=o.result is Result.COMPLETED and not o.job.destroy_on_complete)
             for o in outcomes
-            if o.result is Result.COMPLETED
+            if o.result in (Result.COMPLETED, Result.EXPIRED)
         ]
-        if completed:
-            self.store.finish_jobs(completed, self.name)
-        for outcome in outcomes:
+        if finished:
+            self.store.finish_jobs(finished, self.name)
+        for index, outcome in enumerate(outcomes):
             if outcome.result is Result.FAILED and outcome.exception is not None:
-                self.store.fail_claimed_job(outcome.claim, outcome.exception.to_json(), self.name)
+                try:
+                    self.store.fail_claimed_job(
+                        outcome.claim, outcome.exception.to_json(), self.name
+                    )
+                except DatabaseUnavailable:
+                    # Completions are in; keep only the failures not yet written.
+                    self._to_record = [o for o in outcomes[index:] if o.result is Result.FAILED]
+                    raise
+        self._to_record = []
+        for outcome in outcomes:
             log_outcome(outcome)
+
+    def _wait_out_outage(self, error: DatabaseUnavailable) -> None:
+        if not self._outage_wait:
+            log.warning("database unavailable, retrying: %s", error)
+        self._outage_wait = min(max(self._outage_wait * 2, 0.1), MAX_OUTAGE_WAIT)
+        self._wake.wait(self._outage_wait)
+        self._wake.clear()
+
+    # -- operators and signals ------------------------------------------------------------
+
+    def _on_notice(self, channel: str) -> None:
+        if channel == "control":
+            self._heartbeat.poke()
+        else:
+            self._wake.set()
+
+    def _obey(self, desired: str | None) -> None:
+        # On the heartbeat thread: note the request; the loop acts on it.
+        if desired is not None and desired != self._desired:
+            self._desired = desired
+            self._wake.set()
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self._signals += 1
+        self._wake.set()
+
+    def _follow_requests(self) -> None:
+        before = self.state
+        desired = self._desired
+        if self._signals or desired == "stopping":
+            self.state = "stopping"
+        elif desired == "paused" and self.state == "running":
+            self.state = "paused"
+            log.info("worker %s paused", self.name)
+            self._hand_back(self._threads.take_back_waiting(), "worker paused")
+        elif desired == "running" and self.state == "paused":
+            self.state = "running"
+            log.info("worker %s resumed", self.name)
+        if self.state != before:
+            self._heartbeat.poke()  # operators see the new state now, not at the next beat
+
+    def _shut_down(self) -> None:
+        """Hands back what did not start, lets running jobs finish (up to stop_timeout)."""
+        self.state = "stopping"
+        self._heartbeat.poke()
+        self._hand_back(self._threads.take_back_waiting(), "worker stopping")
+        deadline = time.monotonic() + self.stop_timeout
+        while self._threads.unfinished and time.monotonic() < deadline:
+            if self._signals >= 2:
+                break  # a second signal: hand back everything now
+            self._wake.wait(0.05)
+            self._wake.clear()
+            self._record_safely()
+        self._record_safely(now=True)
+        leftover = self._threads.running()
+        if leftover:
+            self._hand_back(leftover, "worker stopped before the job finished")
+        self._threads.stop(timeout=0)
+
+    def _record_safely(self, *, now: bool = False) -> None:
+        try:
+            self._record(now=now)
+        except DatabaseUnavailable as error:
+            log.warning("could not record outcomes: %s", error)
+
+    def _hand_back(self, work: Sequence[Work], reason: str) -> None:
+        claims: list[Claim] = [w[1] for w in work if not isinstance(w, SliceWork)]
+        held: list[SliceClaim] = [w.held for w in work if isinstance(w, SliceWork)]
+        try:
+            if claims:
+                self.store.hand_back_jobs(claims, self.name, reason)
+                log.info("worker %s handed back %d jobs: %s", self.name, len(claims), reason)
+            if held:
+                self.store.hand_back_slices(held)
+                log.info("worker %s handed back %d slices: %s", self.name, len(held), reason)
+        except DatabaseUnavailable as error:
+            log.warning("could not hand back its work (the reaper will): %s", error)

@@ -2,13 +2,17 @@
 -- Parameters are psycopg's %(name)s; times come from the caller's clock.
 
 -- name: insert_job
+-- NOTIFY (delivered at commit) wakes idle workers at once; they poll anyway.
+WITH inserted AS (
 INSERT INTO rocketjob_jobs (class_name, description, priority, run_at, expires_at,
                             destroy_on_complete, created_at, fields)
 VALUES (%(class_name)s, %(description)s, %(priority)s, %(run_at)s, %(expires_at)s,
         %(destroy_on_complete)s, %(created_at)s, %(fields)s::jsonb)
 RETURNING id, class_name, description, priority, state, sub_state, run_at, expires_at,
           destroy_on_complete, created_at, started_at, completed_at, failure_count,
-          worker_name, lease, version, percent_complete, exception, fields;
+          worker_name, lease, version, percent_complete, exception, fields
+)
+SELECT inserted.*, pg_notify('rocketjob_jobs', '') FROM inserted;
 
 -- name: insert_jobs
 -- One statement for a whole chunk: arrays unnested into rows, ids returned in input order.
@@ -120,6 +124,8 @@ SELECT bucket, sum(n) FROM folded GROUP BY bucket;
 WITH next AS (
     SELECT id FROM rocketjob_jobs
     WHERE state = 'queued' AND (run_at IS NULL OR run_at <= %(now)s)
+      AND (%(include)s::text IS NULL OR class_name ~ %(include)s)
+      AND (%(exclude)s::text IS NULL OR class_name !~ %(exclude)s)
     ORDER BY priority, run_at NULLS FIRST, id
     LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED
@@ -257,6 +263,22 @@ RETURNING job.id, job.class_name;
 DELETE FROM rocketjob_workers WHERE heartbeat_at < %(cutoff)s
 RETURNING name;
 
+-- name: notify_jobs
+-- Jobs became claimable: wake idle workers (delivered at commit).
+SELECT pg_notify('rocketjob_jobs', '');
+
+-- name: hand_back_jobs
+-- A stopping worker returns jobs it holds to the queue; only rows it still holds.
+UPDATE rocketjob_jobs AS job SET
+    state = 'queued',
+    worker_name = NULL,
+    version = job.version + 1,
+    history = job.history || jsonb_build_array(jsonb_build_object(
+        'at', %(now)s::timestamptz, 'from', 'running', 'to', 'queued', 'action', 'requeue',
+        'by', %(worker_name)s::text, 'message', %(reason)s::text))
+FROM unnest(%(ids)s::bigint[], %(leases)s::bigint[]) AS held(id, lease)
+WHERE job.id = held.id AND job.lease = held.lease AND job.state = 'running';
+
 -- Batch jobs ---------------------------------------------------------------------------
 
 -- name: insert_batch
@@ -307,6 +329,8 @@ RETURNING output_header;
 WITH job AS (
     SELECT j.id FROM rocketjob_jobs AS j
     WHERE j.state = 'running' AND j.sub_state = 'processing'
+      AND (%(include)s::text IS NULL OR j.class_name ~ %(include)s)
+      AND (%(exclude)s::text IS NULL OR j.class_name !~ %(exclude)s)
       AND EXISTS (SELECT 1 FROM rocketjob_slices AS q
                   WHERE q.job_id = j.id AND q.state = 'queued')
     ORDER BY j.priority, j.id
@@ -483,3 +507,9 @@ ORDER BY position LIMIT %(limit)s;
 SELECT job_id, count(DISTINCT worker_name) AS workers FROM rocketjob_slices
 WHERE state = 'running' AND job_id = ANY(%(ids)s::bigint[])
 GROUP BY job_id;
+
+-- name: hand_back_slices
+-- A pausing or stopping worker returns the slices it holds and has not finished.
+UPDATE rocketjob_slices AS s SET state = 'queued', worker_name = NULL
+FROM unnest(%(ids)s::bigint[], %(leases)s::bigint[]) AS held(id, lease)
+WHERE s.id = held.id AND s.lease = held.lease AND s.state = 'running';

@@ -122,6 +122,8 @@ UPDATE rocketjob_jobs SET
 WHERE id IN (
     SELECT id FROM rocketjob_jobs INDEXED BY rocketjob_jobs_claim
     WHERE state = 'queued' AND (run_at IS NULL OR run_at <= :now)
+      AND (:include IS NULL OR class_name REGEXP :include)
+      AND (:exclude IS NULL OR NOT class_name REGEXP :exclude)
     ORDER BY priority, run_at, id
     LIMIT :limit)
 RETURNING id, class_name, description, priority, state, sub_state, run_at, expires_at,
@@ -241,6 +243,23 @@ RETURNING id, class_name;
 DELETE FROM rocketjob_workers WHERE heartbeat_at < :cutoff
 RETURNING name;
 
+-- name: notify_jobs
+-- No notifications on SQLite: workers poll.
+SELECT 1;
+
+-- name: hand_back_jobs
+-- A stopping worker returns jobs it holds to the queue; only rows it still holds.
+UPDATE rocketjob_jobs SET
+    state = 'queued',
+    worker_name = NULL,
+    version = version + 1,
+    history = json_insert(history, '$[#]', json_object(
+        'at', :now, 'from', 'running', 'to', 'queued', 'action', 'requeue',
+        'by', :worker_name, 'message', :reason))
+WHERE state = 'running' AND id IN (
+    SELECT json_extract(held.value, '$[0]') FROM json_each(:done) AS held
+    WHERE json_extract(held.value, '$[1]') = rocketjob_jobs.lease);
+
 -- Batch jobs ---------------------------------------------------------------------------
 
 -- name: insert_batch
@@ -294,6 +313,8 @@ WHERE id IN (
     WHERE s.state = 'queued' AND s.job_id = (
         SELECT j.id FROM rocketjob_jobs AS j INDEXED BY rocketjob_jobs_processing
         WHERE j.state = 'running' AND j.sub_state = 'processing'
+          AND (:include IS NULL OR j.class_name REGEXP :include)
+          AND (:exclude IS NULL OR NOT j.class_name REGEXP :exclude)
           AND EXISTS (SELECT 1 FROM rocketjob_slices AS q INDEXED BY rocketjob_slices_queued
                       WHERE q.job_id = j.id AND q.state = 'queued')
         ORDER BY j.priority, j.id
@@ -459,3 +480,10 @@ ORDER BY position LIMIT :limit;
 SELECT job_id, count(DISTINCT worker_name) AS workers FROM rocketjob_slices
 WHERE state = 'running' AND job_id IN (SELECT value FROM json_each(:ids))
 GROUP BY job_id;
+
+-- name: hand_back_slices
+-- A pausing or stopping worker returns the slices it holds and has not finished.
+UPDATE rocketjob_slices SET state = 'queued', worker_name = NULL
+WHERE state = 'running' AND id IN (
+    SELECT json_extract(held.value, '$[0]') FROM json_each(:done) AS held
+    WHERE json_extract(held.value, '$[1]') = rocketjob_slices.lease);

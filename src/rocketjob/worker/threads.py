@@ -1,0 +1,119 @@
+"""The threads of a worker process: they take claimed work from a queue and run it."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections import deque
+from collections.abc import Callable
+
+from rocketjob.batch.lifecycle import BatchOutcome, run_batch_job
+from rocketjob.batch.processing import SliceWork
+from rocketjob.execution import Outcome, perform_claimed
+from rocketjob.jobs import Job
+from rocketjob.store import Claim
+
+log = logging.getLogger("rocketjob.job")
+
+# A claimed job, or a claimed slice of a batch job.
+Work = tuple[Job, Claim] | SliceWork
+Done = Outcome | BatchOutcome
+
+
+def perform(work: Work, worker_name: str) -> Done:
+    """Runs one piece of claimed work; batch work records its own outcome as it goes."""
+    if isinstance(work, SliceWork):
+        return work.run()
+    job, claim = work
+    if job.batch:  # its before or after step
+        return run_batch_job(job, claim, worker_name)
+    return perform_claimed(job, claim, worker_name)
+
+
+class Threads:
+    """N threads running claimed jobs; outcomes pile up until the loop takes them.
+
+    Work waits in a queue the loop can take back from (a pausing or stopping worker hands
+    un-started jobs back to the database).
+    """
+
+    def __init__(self, count: int, worker_name: str, on_outcome: Callable[[], None]) -> None:
+        self.count = count
+        self.worker_name = worker_name
+        self._on_outcome = on_outcome
+        self._waiting: queue.Queue[Work | None] = queue.Queue()
+        self._outcomes: deque[Done] = deque()
+        self._lock = threading.Lock()
+        self._running: dict[int, Work] = {}  # thread index -> what it runs now
+        self._unfinished = 0  # submitted, and neither finished nor taken back
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        for index in range(self.count):
+            thread = threading.Thread(
+                target=self._loop, args=(index,), name=f"rocketjob-{index}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
+
+    def submit(self, work: Work) -> None:
+        with self._lock:
+            self._unfinished += 1
+        self._waiting.put(work)
+
+    @property
+    def unfinished(self) -> int:
+        """Work submitted and not yet finished (waiting or running)."""
+        with self._lock:
+            return self._unfinished
+
+    def running(self) -> list[Work]:
+        with self._lock:
+            return list(self._running.values())
+
+    def take_back_waiting(self) -> list[Work]:
+        """The work no thread has started yet; it will not be run here."""
+        taken: list[Work] = []
+        while True:
+            try:
+                work = self._waiting.get_nowait()
+            except queue.Empty:
+                return taken
+            if work is not None:
+                taken.append(work)
+                with self._lock:
+                    self._unfinished -= 1
+
+    def take_outcomes(self) -> list[Done]:
+        outcomes = []
+        while self._outcomes:
+            outcomes.append(self._outcomes.popleft())
+        return outcomes
+
+    def stop(self, timeout: float | None = None) -> bool:
+        """Lets the threads finish what they run; False if some still run after `timeout`."""
+        for _ in self._threads:
+            self._waiting.put(None)
+        for thread in self._threads:
+            thread.join(timeout)
+        alive = any(thread.is_alive() for thread in self._threads)
+        if not alive:
+            self._threads.clear()
+        return not alive
+
+    def _loop(self, index: int) -> None:
+        while (work := self._waiting.get()) is not None:
+            with self._lock:
+                self._running[index] = work
+            if log.isEnabledFor(logging.INFO) and not isinstance(work, SliceWork):
+                log.info("job %s %s started", work[0].id, work[0].class_name)
+            try:
+                outcome = perform(work, self.worker_name)
+            finally:
+                with self._lock:
+                    del self._running[index]
+            self._outcomes.append(outcome)
+            with self._lock:
+                self._unfinished -= 1
+            self._on_outcome()

@@ -1,0 +1,71 @@
+"""PostgreSQL restarted under running workers: they reconnect and lose nothing."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+from processes import finish, wait_until
+from sample_jobs import Record
+from workers import running_worker, wait_for_worker
+
+import rocketjob as rj
+from rocketjob.store import Store
+
+pytestmark = pytest.mark.postgres
+
+
+def restart_postgres() -> None:
+    versions = os.listdir("/etc/postgresql")
+    subprocess.run(
+        ["pg_ctlcluster", "--skip-systemctl-redirect", versions[0], "main", "restart"],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+
+
+def completed() -> int:
+    try:
+        return rj.Job.counts()["completed"]
+    except rj.DatabaseUnavailable:
+        return -1  # this process's own connections are being replaced
+
+
+@pytest.fixture
+def restartable(database_url: str) -> str:
+    if not database_url.startswith("postgresql") or os.geteuid() != 0:
+        pytest.skip("needs the local PostgreSQL cluster and root to restart it")
+    if not shutil.which("pg_ctlcluster") or not os.path.isdir("/etc/postgresql"):
+        if os.environ.get("CI"):
+            pytest.fail("CI must be able to restart PostgreSQL")
+        pytest.skip("pg_ctlcluster is not available")
+    return database_url
+
+
+def test_workers_reconnect_after_postgres_restarts_and_run_every_job_once(
+    store: Store, restartable: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "ran.txt"
+    ids = Record.create_many([{"path": str(out), "seconds": 0.004}] * 3000)
+    args = ("--threads", "4", "--poll-interval", "0.2")
+    with (
+        running_worker(restartable, *args) as first,
+        running_worker(restartable, *args) as second,
+    ):
+        for worker in (first, second):
+            wait_for_worker(worker.pid)
+        wait_until(lambda: completed() >= 300, message="some jobs done")
+        restart_postgres()
+        wait_until(lambda: completed() == 3000, timeout=60, message="every job done")
+        outputs = []
+        for worker in (first, second):
+            worker.send_signal(signal.SIGTERM)
+            outputs.append(finish(worker))
+    assert any("database unavailable, retrying" in output for output in outputs)
+    ran = [int(line) for line in out.read_text().split()]
+    assert sorted(ran) == ids
