@@ -80,18 +80,18 @@ def peak_rss_kib(pid: int) -> int:
     return 0
 
 
-def start_workers(env: dict[str, str]) -> list[subprocess.Popen[str]]:
+def start_workers(env: dict[str, str]) -> list[subprocess.Popen[bytes]]:
     args = command(
         "worker", "--import", "bench_jobs", "--threads", str(THREADS), "--poll-interval", "0.05"
     )
-    workers = [
-        subprocess.Popen(args, env=env, stderr=subprocess.PIPE, text=True) for _ in range(PROCESSES)
-    ]
-    for worker in workers:  # idle and polling: their start-up is not timed
-        assert worker.stderr is not None
-        while " started with " not in worker.stderr.readline():
-            if worker.poll() is not None:
-                raise RuntimeError("a worker exited on start")
+    workers = [subprocess.Popen(args, env=env, stderr=subprocess.DEVNULL) for _ in range(PROCESSES)]
+    pids = {worker.pid for worker in workers}
+    deadline = time.monotonic() + 60
+    # idle and polling: their start-up is not timed
+    while {w.pid for w in rj.list_workers() if w.state == "running"} < pids:
+        if time.monotonic() > deadline or any(w.poll() is not None for w in workers):
+            raise RuntimeError("the workers did not start")
+        time.sleep(0.02)
     return workers
 
 

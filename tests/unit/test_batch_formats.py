@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bz2
+import csv
 import gzip
 import io
 import zipfile
@@ -10,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import rocketjob as rj
 from rocketjob.batch.files import open_source, open_target
@@ -148,3 +151,22 @@ def test_batch_job_classes_declare_known_formats() -> None:
         type("Bad", (rj.BatchJob,), {"input_format": "xml"})
     with pytest.raises(TypeError, match="slice_size must be a positive int"):
         type("Bad", (rj.BatchJob,), {"slice_size": 0})
+
+
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {
+                "a": st.text(),
+                "b": st.text(alphabet=st.sampled_from('ab ,"\r\n\t é')),
+                "c": st.text(),
+            }
+        ),
+        max_size=20,
+    )
+)
+def test_csv_output_is_what_the_csv_writer_writes(records: list[dict[str, str]]) -> None:
+    written = io.StringIO()
+    writer = csv.writer(written)
+    writer.writerows([r["a"], r["b"], r["c"]] for r in records)
+    assert encode_output("csv", records, ["a", "b", "c"]) == (written.getvalue(), len(records))
