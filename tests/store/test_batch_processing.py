@@ -11,7 +11,7 @@ from batch_jobs import FailsAfter, Hooks, Shout, Slow, Squares
 from batching import process, start, sweep
 
 import rocketjob as rj
-from rocketjob.batch.lifecycle import run_batch_job
+from rocketjob.batch.lifecycle import run_batch_job, settle, settle_batches
 from rocketjob.batch.processing import claim_slices
 from rocketjob.execution import load_claimed
 from rocketjob.store import Store
@@ -271,3 +271,15 @@ def test_a_batch_paused_during_before_batch_does_not_run_it_again(
     process(store)
     assert job.reload().state is rj.State.COMPLETED
     assert log.read_text().split() == ["before", "after"]
+
+
+def test_only_one_worker_takes_a_finished_batch_into_after(store: Store) -> None:
+    job = Shout.create()
+    job.upload(["a"])
+    start(store)
+    (work,) = claim_slices(store, "host:1", 1)
+    assert store.complete_slice(work.held, None, 0) is not None
+    taken = settle(store, job.id, "host:1")  # type: ignore[arg-type]
+    assert taken is not None and taken[0].sub_state is rj.SubState.AFTER
+    assert settle(store, job.id, "host:2") is None  # type: ignore[arg-type]
+    assert settle_batches(store, "host:3") == []
