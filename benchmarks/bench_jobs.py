@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import socket
+import time
 
 import rocketjob as rj
 
@@ -18,6 +20,18 @@ class Greet(rj.Job):
 
     def perform(self) -> None:
         pass
+
+
+class Ping(rj.Job):
+    """Tells the benchmark, first thing, when a worker started it."""
+
+    port: int
+    seq: int
+
+    def perform(self) -> None:
+        started = time.monotonic()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as out:
+            out.sendto(f"{self.seq} {started}".encode(), ("127.0.0.1", self.port))
 
 
 class UpcaseNames(rj.BatchJob):

@@ -96,7 +96,10 @@ class Store(BatchStore, ABC):
         """Inserts all jobs in one transaction; their ids in the same order."""
 
     @abstractmethod
-    def _finished_params(self, claims: Sequence[Claim]) -> dict[str, Any]: ...
+    def execute_for_claims(
+        self, query: str, claims: Sequence[Claim], params: dict[str, Any]
+    ) -> int:
+        """Runs a query over many (id, lease) claims at once; the rows it changed."""
 
     @abstractmethod
     def applied_migrations(self) -> set[int]: ...
@@ -259,14 +262,9 @@ class Store(BatchStore, ABC):
         """Returns held jobs to the queue (a stopping or pausing worker); others untouched."""
         if not claims:
             return 0
-        params = {
-            **self._finished_params(claims),
-            "now": self.now(),
-            "worker_name": worker_name,
-            "reason": reason,
-        }
+        params = {"now": self.now(), "worker_name": worker_name, "reason": reason}
         with self.transaction():
-            handed_back = self.execute("hand_back_jobs", params)
+            handed_back = self.execute_for_claims("hand_back_jobs", claims, params)
             self.execute("notify_jobs", {})
         return handed_back
 
@@ -288,10 +286,10 @@ class Store(BatchStore, ABC):
         destroyed = [f.claim for f in finished if not f.keep]
         with self.transaction():
             if destroyed:
-                self.execute("destroy_completed_jobs", self._finished_params(destroyed))
+                self.execute_for_claims("destroy_completed_jobs", destroyed, {})
             if kept:
-                params = {**self._finished_params(kept), "now": now, "worker_name": worker_name}
-                self.execute("complete_jobs", params)
+                params = {"now": now, "worker_name": worker_name}
+                self.execute_for_claims("complete_jobs", kept, params)
 
     def fail_claimed_job(self, claim: Claim, exception: dict[str, Any], worker_name: str) -> bool:
         params = {

@@ -12,7 +12,10 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rocketjob.store.base import Claim
 
 Row = dict[str, Any]
 
@@ -47,6 +50,11 @@ class BatchStore(ABC):
 
     @abstractmethod
     def now(self) -> datetime: ...
+
+    @abstractmethod
+    def execute_for_claims(
+        self, query: str, claims: Sequence[Claim], params: dict[str, Any]
+    ) -> int: ...
 
     @abstractmethod
     def _insert_slices(self, job_id: int, slices: Sequence[NewSlice]) -> None:
@@ -136,13 +144,13 @@ class BatchStore(ABC):
         """Returns held slices to the queue (a pausing or stopping worker)."""
         if not held:
             return 0
+        from rocketjob.store.base import Claim  # base imports this module
+
+        claims = [Claim(h.id, h.lease) for h in held]
         with self.transaction():
-            handed_back = self.execute("hand_back_slices", self._held_params(held))
+            handed_back = self.execute_for_claims("hand_back_slices", claims, {})
             self.execute("notify_jobs", {})
         return handed_back
-
-    @abstractmethod
-    def _held_params(self, held: Sequence[SliceClaim]) -> dict[str, Any]: ...
 
     def complete_slice(
         self, held: SliceClaim, output: bytes | None, output_count: int

@@ -25,7 +25,7 @@ from rocketjob.store.base import (
     redact,
     utc_now,
 )
-from rocketjob.store.batches import NewSlice, SliceClaim
+from rocketjob.store.batches import NewSlice
 from rocketjob.store.sqlfiles import Migration
 
 INSERT_CHUNK = 5_000
@@ -33,6 +33,8 @@ INSERT_CHUNK = 5_000
 MIGRATION_LOCK = zlib.crc32(b"rocketjob.migrate")
 
 Connection = psycopg.Connection[Row]
+# Queries that claim work in index order (see the claim pool).
+CLAIMS = frozenset({"claim_jobs", "claim_slices"})
 # Channel names of the notifications, as the worker knows them.
 CHANNELS = {"rocketjob_jobs": "jobs", "rocketjob_control": "control"}
 
@@ -72,13 +74,33 @@ class PostgresStore(Store):
             url,
             min_size=1,
             max_size=max(pool_size, 2),
-            kwargs={"autocommit": True, "row_factory": dict_row},
+            # Every query is prepared at first use: they are few and all hot.
+            kwargs={"autocommit": True, "row_factory": dict_row, "prepare_threshold": 0},
             configure=_configure,
             timeout=connect_timeout,
             name="rocketjob",
             open=False,
         )
         self._pool.open(wait=True, timeout=connect_timeout)
+        # Claims walk the claim index in order. A queue table's statistics are often stale
+        # (empty at the last ANALYZE, a million jobs now), which can make the planner sort
+        # every queued row instead; on these connections it never does.
+        self._claim_pool: ConnectionPool[Connection] = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=max(pool_size // 4, 2),
+            kwargs={
+                "autocommit": True,
+                "row_factory": dict_row,
+                "prepare_threshold": 0,
+                "options": "-c enable_sort=off -c enable_bitmapscan=off",
+            },
+            configure=_configure,
+            timeout=connect_timeout,
+            name="rocketjob-claims",
+            open=False,
+        )
+        self._claim_pool.open(wait=True, timeout=connect_timeout)
         self._local = threading.local()
 
     @contextmanager
@@ -93,16 +115,17 @@ class PostgresStore(Store):
             ) from error
 
     @contextmanager
-    def _conn(self) -> Iterator[Connection]:
+    def _conn(self, query: str = "") -> Iterator[Connection]:
         pinned: Connection | None = getattr(self._local, "conn", None)
         if pinned is not None:
             yield pinned
             return
-        with self._unavailable_as_error(), self._pool.connection() as conn:
+        pool = self._claim_pool if query in CLAIMS else self._pool
+        with self._unavailable_as_error(), pool.connection() as conn:
             yield conn
 
     def fetch_all(self, query: str, params: dict[str, Any]) -> list[Row]:
-        with self._unavailable_as_error(), self._conn() as conn:
+        with self._unavailable_as_error(), self._conn(query) as conn:
             cursor = conn.execute(self.queries[query], params)
             return cursor.fetchall() if cursor.description else []
 
@@ -148,8 +171,11 @@ class PostgresStore(Store):
             self.execute("notify_jobs", {})
         return ids
 
-    def _finished_params(self, claims: Sequence[Claim]) -> dict[str, Any]:
-        return {"ids": [c.id for c in claims], "leases": [c.lease for c in claims]}
+    def execute_for_claims(
+        self, query: str, claims: Sequence[Claim], params: dict[str, Any]
+    ) -> int:
+        arrays = {"ids": [c.id for c in claims], "leases": [c.lease for c in claims]}
+        return self.execute(query, {**params, **arrays})
 
     def _insert_slices(self, job_id: int, slices: Sequence[NewSlice]) -> None:
         params = {
@@ -160,9 +186,6 @@ class PostgresStore(Store):
             "records": [s.records for s in slices],
         }
         self.execute("insert_slices", params)
-
-    def _held_params(self, held: Sequence[SliceClaim]) -> dict[str, Any]:
-        return {"ids": [h.id for h in held], "leases": [h.lease for h in held]}
 
     def applied_migrations(self) -> set[int]:
         with self._conn() as conn:
@@ -183,7 +206,8 @@ class PostgresStore(Store):
                     try:
                         if migration.version in self.applied_migrations():
                             return False
-                        conn.execute(migration.sql.encode())  # several statements, no params
+                        # several statements: no parameters, never prepared
+                        conn.execute(migration.sql.encode(), prepare=False)
                         conn.execute(
                             "INSERT INTO rocketjob_migrations (version, name) VALUES (%s, %s)",
                             (migration.version, migration.name),
@@ -195,6 +219,7 @@ class PostgresStore(Store):
         return True
 
     def close(self) -> None:
+        self._claim_pool.close()
         self._pool.close()
 
 

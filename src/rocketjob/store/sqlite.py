@@ -16,7 +16,7 @@ from typing import Any
 
 from rocketjob.errors import ConfigurationError, DatabaseUnavailable
 from rocketjob.store.base import Claim, Clock, NewJob, Row, Store, utc_now
-from rocketjob.store.batches import NewSlice, SliceClaim
+from rocketjob.store.batches import NewSlice
 from rocketjob.store.sqlfiles import Migration
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
@@ -146,8 +146,14 @@ class SQLiteStore(Store):
         assert after - before == len(rows), (before, after, len(rows))
         return list(range(before + 1, after + 1))
 
-    def _finished_params(self, claims: Sequence[Claim]) -> dict[str, Any]:
-        return {"done": json.dumps([[c.id, c.lease] for c in claims])}
+    def execute_for_claims(
+        self, query: str, claims: Sequence[Claim], params: dict[str, Any]
+    ) -> int:
+        # One primary-key statement per claim, prepared once, in one transaction.
+        shared = _params(params)
+        rows = [{**shared, "id": c.id, "lease": c.lease} for c in claims]
+        with self.transaction(), _busy_as_unavailable(self.path):
+            return self._connection().executemany(self.queries[query], rows).rowcount
 
     def _insert_slices(self, job_id: int, slices: Sequence[NewSlice]) -> None:
         rows = [{"job_id": job_id, **asdict(s)} for s in slices]
@@ -155,9 +161,6 @@ class SQLiteStore(Store):
 
     def _array_param(self, values: Sequence[Any]) -> Any:
         return json.dumps(list(values))
-
-    def _held_params(self, held: Sequence[SliceClaim]) -> dict[str, Any]:
-        return {"done": json.dumps([[h.id, h.lease] for h in held])}
 
     def _names_param(self, names: Sequence[str]) -> dict[str, Any]:
         return {"names": json.dumps(list(names))}

@@ -148,12 +148,11 @@ RETURNING id, class_name, description, priority, state, sub_state, run_at, expir
 
 -- name: destroy_completed_jobs
 -- Completion of jobs that keep nothing: only rows still running under the caller's lease.
-DELETE FROM rocketjob_jobs
-WHERE state = 'running' AND id IN (
-    SELECT json_extract(done.value, '$[0]') FROM json_each(:done) AS done
-    WHERE json_extract(done.value, '$[1]') = rocketjob_jobs.lease);
+-- Run once per claim (executemany).
+DELETE FROM rocketjob_jobs WHERE id = :id AND lease = :lease AND state = 'running';
 
 -- name: complete_jobs
+-- Run once per claim (executemany).
 UPDATE rocketjob_jobs SET
     state = 'completed',
     sub_state = NULL,
@@ -163,9 +162,7 @@ UPDATE rocketjob_jobs SET
     history = json_insert(history, '$[#]', json_object(
         'at', :now, 'from', 'running', 'to', 'completed', 'action', 'complete',
         'by', :worker_name))
-WHERE state = 'running' AND id IN (
-    SELECT json_extract(done.value, '$[0]') FROM json_each(:done) AS done
-    WHERE json_extract(done.value, '$[1]') = rocketjob_jobs.lease);
+WHERE id = :id AND lease = :lease AND state = 'running';
 
 -- name: fail_claimed_job
 UPDATE rocketjob_jobs SET
@@ -249,6 +246,7 @@ SELECT 1;
 
 -- name: hand_back_jobs
 -- A stopping worker returns jobs it holds to the queue; only rows it still holds.
+-- Run once per claim (executemany).
 UPDATE rocketjob_jobs SET
     state = 'queued',
     worker_name = NULL,
@@ -256,9 +254,7 @@ UPDATE rocketjob_jobs SET
     history = json_insert(history, '$[#]', json_object(
         'at', :now, 'from', 'running', 'to', 'queued', 'action', 'requeue',
         'by', :worker_name, 'message', :reason))
-WHERE state = 'running' AND id IN (
-    SELECT json_extract(held.value, '$[0]') FROM json_each(:done) AS held
-    WHERE json_extract(held.value, '$[1]') = rocketjob_jobs.lease);
+WHERE id = :id AND lease = :lease AND state = 'running';
 
 -- Batch jobs ---------------------------------------------------------------------------
 
@@ -483,7 +479,6 @@ GROUP BY job_id;
 
 -- name: hand_back_slices
 -- A pausing or stopping worker returns the slices it holds and has not finished.
+-- Run once per slice (executemany).
 UPDATE rocketjob_slices SET state = 'queued', worker_name = NULL
-WHERE state = 'running' AND id IN (
-    SELECT json_extract(held.value, '$[0]') FROM json_each(:done) AS held
-    WHERE json_extract(held.value, '$[1]') = rocketjob_slices.lease);
+WHERE id = :id AND lease = :lease AND state = 'running';

@@ -1,0 +1,175 @@
+"""Worker throughput and latency, measured like ../shared/bench/peers measures the peers.
+
+    python benchmarks/workers.py [sqlite] [postgres]
+
+Per backend, one JSON line per figure:
+  enqueue   N no-op jobs created with one create_many() call (the fastest bulk API)
+  drain     N queued no-op jobs run by 2 `rocketjob worker` processes x 10 threads; the
+            workers start paused, the clock starts at resume_workers() and stops when the
+            counts show no job left (polled every 2 ms); the RSS of each worker after it
+  latency   one idle worker; one job created at a time; the job's first action sends its
+            CLOCK_MONOTONIC over UDP; latency = that minus the moment create() returned;
+            50 samples after 3 warm-ups, 100 ms apart (PostgreSQL only: SQLite polls)
+Every guarantee stays on: history, leases, heartbeats, counters. Workers log at WARNING.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+
+from bench_jobs import Noop, Ping  # noqa: E402
+from common import backends, database, emit  # noqa: E402
+
+import rocketjob as rj  # noqa: E402
+
+N = int(os.environ.get("BENCH_N", "20000"))
+PROCESSES = int(os.environ.get("BENCH_WORKERS", "2"))
+THREADS = int(os.environ.get("BENCH_THREADS", "10"))
+SAMPLES, WARMUP, GAP = 50, 3, 0.1
+
+
+def start_workers(url: str, count: int) -> list[subprocess.Popen[bytes]]:
+    env = {**os.environ, "PYTHONPATH": str(HERE), "ROCKETJOB_DATABASE_URL": url}
+    return [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "rocketjob",
+                "--log-level",
+                "WARNING",
+                "worker",
+                "--import",
+                "bench_jobs",
+                "--threads",
+                str(THREADS),
+            ],
+            env=env,
+        )
+        for _ in range(count)
+    ]
+
+
+def wait_for(condition: object, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise TimeoutError("the workers did not get there in time")
+        time.sleep(0.01)
+
+
+def workers_in(state: str, count: int) -> bool:
+    found = rj.list_workers()
+    return len(found) == count and all(w.state == state for w in found)
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def stop(workers: list[subprocess.Popen[bytes]]) -> None:
+    for worker in workers:
+        worker.send_signal(signal.SIGTERM)
+    for worker in workers:
+        worker.wait(timeout=60)
+
+
+def measure_enqueue_and_drain(backend: str, url: str) -> None:
+    workers = start_workers(url, PROCESSES)
+    try:
+        wait_for(lambda: workers_in("running", PROCESSES))
+        rj.pause_workers()
+        wait_for(lambda: workers_in("paused", PROCESSES))
+
+        started = time.perf_counter()
+        Noop.create_many([{}] * N)
+        seconds = time.perf_counter() - started
+        emit(
+            "enqueue",
+            backend=backend,
+            jobs=N,
+            seconds=round(seconds, 4),
+            jobs_per_s=round(N / seconds),
+        )
+
+        started = time.perf_counter()
+        rj.resume_workers()
+        while rj.Job.counts()["all"]:
+            time.sleep(0.002)
+        seconds = time.perf_counter() - started
+        rss = [round(rss_mb(w.pid), 1) for w in workers]
+        emit(
+            "drain",
+            backend=backend,
+            jobs=N,
+            processes=PROCESSES,
+            threads=THREADS,
+            seconds=round(seconds, 3),
+            jobs_per_s=round(N / seconds),
+            worker_rss_mb=rss,
+        )
+    finally:
+        stop(workers)
+
+
+def measure_latency(backend: str, url: str) -> None:
+    receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    receiver.bind(("127.0.0.1", 0))
+    receiver.settimeout(10)
+    port = receiver.getsockname()[1]
+    workers = start_workers(url, 1)
+    try:
+        wait_for(lambda: workers_in("running", 1))
+        time.sleep(1.0)  # settle: the worker is idle, waiting for work
+        latencies = []
+        for sample in range(WARMUP + SAMPLES):
+            Ping.create(port=port, seq=sample)
+            returned = time.monotonic()
+            while True:
+                seq, started = receiver.recv(64).decode().split()
+                if int(seq) == sample:
+                    break
+            if sample >= WARMUP:
+                latencies.append((float(started) - returned) * 1000)
+            time.sleep(GAP)
+        cuts = statistics.quantiles(latencies, n=20)
+        emit(
+            "pickup_latency",
+            backend=backend,
+            samples=SAMPLES,
+            p50_ms=round(statistics.median(latencies), 3),
+            p95_ms=round(cuts[18], 3),
+            min_ms=round(min(latencies), 3),
+            max_ms=round(max(latencies), 3),
+        )
+    finally:
+        stop(workers)
+        receiver.close()
+
+
+def main() -> None:
+    for backend in backends():
+        with database(backend) as url:
+            rj.configure(url)
+            Noop.create(description="migrates the schema").destroy()
+            measure_enqueue_and_drain(backend, url)
+            if backend == "postgres":
+                measure_latency(backend, url)
+            rj.configure(None)
+
+
+if __name__ == "__main__":
+    main()
