@@ -187,3 +187,27 @@ def test_a_job_whose_last_slice_was_not_settled_is_finished_by_the_sweep(
     assert [o.result for o in sweep(store, "host:2")] == ["completed"]
     assert job.reload().state is rj.State.COMPLETED
     assert job.history()[-1].by == "host:2"
+
+
+def test_an_upload_that_replaces_a_failed_one_is_read_with_its_own_header(
+    store: Store, tmp_path: Path
+) -> None:
+    job = Upcase.create()
+    start(store)
+
+    def records() -> object:
+        for i in range(6_000):
+            if i == 5_500:
+                process(store)  # workers took slices of this upload (and its header)
+                yield "not a dict"
+            yield {"id": str(i), "name": f"n{i}", "city": "x"}
+
+    with pytest.raises(rj.UploadError, match="record 5501: a CSV record is a dict, not str"):
+        job.upload(records())
+    assert store.slice_counts(job.id) == {}  # type: ignore[arg-type]
+    swapped = tmp_path / "swapped.csv"
+    swapped.write_text("name,id\nada,1\nbob,2\n")
+    assert job.upload(swapped) == 2
+    process(store)
+    assert job.reload().state is rj.State.COMPLETED
+    assert list(job.output()) == [{"name": "ADA", "id": "1"}, {"name": "BOB", "id": "2"}]

@@ -29,7 +29,7 @@ from rocketjob.store import Row, SliceClaim, Store
 if TYPE_CHECKING:
     from rocketjob.batch.job import BatchJob
 
-# Jobs (and their batch rows) a worker process keeps while it works on their slices.
+# Job rows a worker process keeps while it works on their slices.
 CACHED_JOBS = 64
 # Where a slice stopped: the index of the record that raised (or could not be written), and why.
 Failure = tuple[int, JobException]
@@ -106,7 +106,6 @@ class SliceWork:
         if header is None and output_format == "csv":
             first = next((r for r in results if r is not None), None)
             if isinstance(first, dict):
-                # Shared through the cached batch row with this process's other slices.
                 header = self.store.set_output_header(job._saved_id(), list(first))
                 self.batch["output_header"] = header
         return header
@@ -229,25 +228,25 @@ def _record_percent(store: Store, progress: Row) -> None:
 
 
 class _JobCache:
-    """Job and batch rows of the jobs whose slices this process works on (they do not change)."""
+    """Rows of the jobs whose slices this process works on: their fields never change."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._rows: OrderedDict[int, tuple[Row, Row]] = OrderedDict()
+        self._rows: OrderedDict[int, Row] = OrderedDict()
 
-    def get(self, store: Store, job_id: int) -> tuple[Row, Row] | None:
+    def get(self, store: Store, job_id: int) -> Row | None:
         with self._lock:
             cached = self._rows.get(job_id)
         if cached is not None:
             return cached
-        job_row, batch = store.get_job(job_id), store.get_batch(job_id)
-        if job_row is None or batch is None:
+        row = store.get_job(job_id)
+        if row is None:
             return None
         with self._lock:
-            self._rows[job_id] = (job_row, batch)
+            self._rows[job_id] = row
             while len(self._rows) > CACHED_JOBS:
                 self._rows.popitem(last=False)
-        return job_row, batch
+        return row
 
 
 _caches: weakref.WeakKeyDictionary[Store, _JobCache] = weakref.WeakKeyDictionary()
@@ -272,10 +271,15 @@ def claim_slices(
 ) -> list[SliceWork]:
     """Claims up to `limit` slices of the most urgent processing batch job, as work to run."""
     work = []
+    batches: dict[int, Row | None] = {}
     for row in store.claim_slices(worker_name, limit, include=include, exclude=exclude):
-        cached = _jobs(store).get(store, int(row["job_id"]))
-        if cached is None:  # destroyed meanwhile: its slices went with it
+        job_id = int(row["job_id"])
+        job_row = _jobs(store).get(store, job_id)
+        # Read afresh: a failed upload may have been replaced by one with another header.
+        if job_id not in batches:
+            batches[job_id] = store.get_batch(job_id)
+        batch = batches[job_id]
+        if job_row is None or batch is None:  # destroyed meanwhile: its slices went with it
             continue
-        job_row, batch = cached
         work.append(SliceWork(store, worker_name, job_row, batch, row))
     return work
