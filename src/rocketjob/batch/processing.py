@@ -115,11 +115,16 @@ class SliceWork:
     ) -> BatchOutcome:
         store = self.store
         progress = store.complete_slice(self.held, output, count)
-        outcome = self._outcome(job, "completed", started, records)
         if progress is None:
             return self._outcome(job, "lost", started, records)
         _record_percent(store, progress)
-        return _then_settle(store, job, self.worker_name, outcome)
+        outcome = self._outcome(job, "completed", started, records)
+        total = progress["record_count"]
+        # The count of records done moves under the batch row's lock: the completion that
+        # reaches the total is the last. Failed slices are the only other way to finish.
+        if total is not None and (progress["records_done"] == total or progress["failed_slices"]):
+            return _then_settle(store, job, self.worker_name, outcome)
+        return outcome
 
     def _fail(
         self,

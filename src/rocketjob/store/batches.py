@@ -37,6 +37,9 @@ class SliceClaim:
 
 
 class BatchStore(ABC):
+    """The statements here change a slice and its batch's counters at once (data-modifying
+    CTEs on PostgreSQL); SQLite overrides the `_…` steps to do so in one transaction."""
+
     # -- what Store supplies --------------------------------------------------------------
 
     @abstractmethod
@@ -155,7 +158,11 @@ class BatchStore(ABC):
     def complete_slice(
         self, held: SliceClaim, output: bytes | None, output_count: int
     ) -> Row | None:
-        """Completes a held slice with its output; the batch's progress, or None if lost."""
+        """Completes a held slice with its output, counting its records as done.
+
+        Returns the batch's job_id, records_done, record_count and failed_slices, or
+        None if the slice is no longer held.
+        """
         params = {
             "id": held.id,
             "lease": held.lease,
@@ -163,17 +170,10 @@ class BatchStore(ABC):
             "output_count": output_count,
             "now": self.now(),
         }
-        with self.transaction():
-            done = self._one("complete_slice", params)
-            if done is None:
-                return None
-            counted = {
-                "job_id": done["job_id"],
-                "records": done["record_count"],
-                "started_at": done["started_at"],
-            }
-            progress = self._one("count_completed_slice", counted)
-        return {"job_id": done["job_id"], **(progress or {})}
+        return self._complete_slice(params)
+
+    def _complete_slice(self, params: dict[str, Any]) -> Row | None:
+        return self._one("complete_slice", params)
 
     def set_batch_percent(self, job_id: int, percent: int) -> None:
         self.execute("set_batch_percent", {"job_id": job_id, "percent_complete": percent})
@@ -198,7 +198,10 @@ class BatchStore(ABC):
             "exception": json.dumps(exception),
             "now": self.now(),
         }
-        return self.execute("fail_slice", params) == 1
+        return self._fail_slice(params)
+
+    def _fail_slice(self, params: dict[str, Any]) -> bool:
+        return self._one("fail_slice", params) is not None
 
     def slices_left(self, job_id: int) -> tuple[bool, int, int | None]:
         """(any slice queued or running?, failed slices, record count if the upload ended)."""
@@ -245,7 +248,12 @@ class BatchStore(ABC):
         self.execute("restart_batch_run", {"job_id": job_id})
 
     def requeue_failed_slices(self, job_id: int, position: int | None = None) -> int:
-        return self.execute("requeue_failed_slices", {"job_id": job_id, "position": position})
+        """Requeues the job's failed slices (or the one at `position`); how many."""
+        return self._requeue_failed_slices({"job_id": job_id, "position": position})
+
+    def _requeue_failed_slices(self, params: dict[str, Any]) -> int:
+        row = self._one("requeue_failed_slices", params)
+        return int(row["n"]) if row else 0
 
     def drop_slices(self, job_id: int) -> int:
         return self.execute("drop_slices", {"job_id": job_id})

@@ -162,6 +162,34 @@ class SQLiteStore(Store):
     def _array_param(self, values: Sequence[Any]) -> Any:
         return json.dumps(list(values))
 
+    # No data-modifying CTEs here: what PostgreSQL does in one statement, one transaction.
+
+    def _complete_slice(self, params: dict[str, Any]) -> Row | None:
+        with self.transaction():
+            done = self.fetch_one("complete_slice", params)
+            if done is None:
+                return None
+            counted = {
+                "job_id": done["job_id"],
+                "records": done["record_count"],
+                "started_at": done["started_at"],
+            }
+            return self.fetch_one("count_completed_slice", counted)
+
+    def _fail_slice(self, params: dict[str, Any]) -> bool:
+        with self.transaction():
+            failed = self.fetch_one("fail_slice", params)
+            if failed is not None:
+                self.execute("count_failed_slice", {"job_id": failed["job_id"]})
+        return failed is not None
+
+    def _requeue_failed_slices(self, params: dict[str, Any]) -> int:
+        with self.transaction():
+            requeued = len(self.fetch_all("requeue_failed_slices", params))
+            if requeued:
+                self.execute("uncount_failed_slices", {**params, "n": requeued})
+        return requeued
+
     def _names_param(self, names: Sequence[str]) -> dict[str, Any]:
         return {"names": json.dumps(list(names))}
 

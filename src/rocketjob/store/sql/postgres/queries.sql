@@ -352,23 +352,25 @@ RETURNING s.id, s.job_id, s.position, s.first_record, s.record_count, s.lease,
           s.started_at, s.processed, s.records, s.output, s.output_count;
 
 -- name: complete_slice
--- The output is written by the statement that completes the slice, under its lease.
-UPDATE rocketjob_slices SET
-    state = 'completed',
-    completed_at = %(now)s,
-    processed = record_count,
-    records = NULL,
-    output = %(output)s,
-    output_count = %(output_count)s
-WHERE id = %(id)s AND lease = %(lease)s AND state = 'running'
-RETURNING job_id, record_count, started_at;
-
--- name: count_completed_slice
-UPDATE rocketjob_batches SET
-    records_done = records_done + %(records)s,
-    run_started_at = coalesce(run_started_at, %(started_at)s)
-WHERE job_id = %(job_id)s
-RETURNING records_done, record_count;
+-- The output is written by the statement that completes the slice, under its lease; the
+-- batch's count of records done moves in the same statement, under the batch row's lock,
+-- so the completion that brings it to the record count is the last one.
+WITH done AS (
+    UPDATE rocketjob_slices SET
+        state = 'completed',
+        completed_at = %(now)s,
+        processed = record_count,
+        records = NULL,
+        output = %(output)s,
+        output_count = %(output_count)s
+    WHERE id = %(id)s AND lease = %(lease)s AND state = 'running'
+    RETURNING job_id, record_count, started_at
+)
+UPDATE rocketjob_batches AS b SET
+    records_done = b.records_done + done.record_count,
+    run_started_at = coalesce(b.run_started_at, done.started_at)
+FROM done WHERE b.job_id = done.job_id
+RETURNING b.job_id, b.records_done, b.record_count, b.failed_slices;
 
 -- name: set_batch_percent
 UPDATE rocketjob_jobs SET percent_complete = %(percent_complete)s
@@ -376,15 +378,21 @@ WHERE id = %(job_id)s AND state = 'running' AND percent_complete <> %(percent_co
 
 -- name: fail_slice
 -- A record raised: the output of the records before it is kept, to be appended to.
-UPDATE rocketjob_slices SET
-    state = 'failed',
-    completed_at = %(now)s,
-    processed = %(processed)s,
-    output = %(output)s,
-    output_count = %(output_count)s,
-    failed_record = %(failed_record)s,
-    exception = %(exception)s::jsonb
-WHERE id = %(id)s AND lease = %(lease)s AND state = 'running';
+WITH failed AS (
+    UPDATE rocketjob_slices SET
+        state = 'failed',
+        completed_at = %(now)s,
+        processed = %(processed)s,
+        output = %(output)s,
+        output_count = %(output_count)s,
+        failed_record = %(failed_record)s,
+        exception = %(exception)s::jsonb
+    WHERE id = %(id)s AND lease = %(lease)s AND state = 'running'
+    RETURNING job_id
+)
+UPDATE rocketjob_batches AS b SET failed_slices = b.failed_slices + 1
+FROM failed WHERE b.job_id = failed.job_id
+RETURNING b.job_id;
 
 -- name: slices_left
 -- Equalities on both columns of the state index, so each probe stops at one entry.
@@ -457,10 +465,18 @@ UPDATE rocketjob_batches SET run_started_at = NULL, run_records = records_done
 WHERE job_id = %(job_id)s;
 
 -- name: requeue_failed_slices
-UPDATE rocketjob_slices SET
-    state = 'queued', worker_name = NULL, failed_record = NULL, exception = NULL
-WHERE job_id = %(job_id)s AND state = 'failed'
-  AND (%(position)s::integer IS NULL OR position = %(position)s);
+WITH requeued AS (
+    UPDATE rocketjob_slices SET
+        state = 'queued', worker_name = NULL, failed_record = NULL, exception = NULL
+    WHERE job_id = %(job_id)s AND state = 'failed'
+      AND (%(position)s::integer IS NULL OR position = %(position)s)
+    RETURNING job_id
+), counted AS (
+    UPDATE rocketjob_batches AS b SET failed_slices = b.failed_slices - moved.n
+    FROM (SELECT job_id, count(*) AS n FROM requeued GROUP BY job_id) AS moved
+    WHERE b.job_id = moved.job_id
+)
+SELECT count(*) AS n FROM requeued;
 
 -- name: requeue_slices_of_dead_workers
 -- Running slices whose worker stopped heartbeating go back to the queue; the next claim

@@ -333,11 +333,12 @@ WHERE id = :id AND lease = :lease AND state = 'running'
 RETURNING job_id, record_count, started_at;
 
 -- name: count_completed_slice
+-- In the transaction that completed the slice (see the PostgreSQL complete_slice).
 UPDATE rocketjob_batches SET
     records_done = records_done + :records,
     run_started_at = coalesce(run_started_at, :started_at)
 WHERE job_id = :job_id
-RETURNING records_done, record_count;
+RETURNING job_id, records_done, record_count, failed_slices;
 
 -- name: set_batch_percent
 UPDATE rocketjob_jobs SET percent_complete = :percent_complete
@@ -353,7 +354,13 @@ UPDATE rocketjob_slices SET
     output_count = :output_count,
     failed_record = :failed_record,
     exception = :exception
-WHERE id = :id AND lease = :lease AND state = 'running';
+WHERE id = :id AND lease = :lease AND state = 'running'
+RETURNING job_id;
+
+-- name: count_failed_slice
+UPDATE rocketjob_batches SET failed_slices = failed_slices + 1
+WHERE job_id = :job_id
+RETURNING job_id;
 
 -- name: slices_left
 -- Equalities on both columns of the state index, so each probe stops at one entry.
@@ -429,7 +436,11 @@ WHERE job_id = :job_id;
 -- name: requeue_failed_slices
 UPDATE rocketjob_slices SET
     state = 'queued', worker_name = NULL, failed_record = NULL, exception = NULL
-WHERE job_id = :job_id AND state = 'failed' AND (:position IS NULL OR position = :position);
+WHERE job_id = :job_id AND state = 'failed' AND (:position IS NULL OR position = :position)
+RETURNING id;
+
+-- name: uncount_failed_slices
+UPDATE rocketjob_batches SET failed_slices = failed_slices - :n WHERE job_id = :job_id;
 
 -- name: requeue_slices_of_dead_workers
 -- Running slices whose worker stopped heartbeating go back to the queue; the next claim

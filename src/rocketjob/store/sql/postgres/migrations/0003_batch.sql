@@ -11,6 +11,8 @@ CREATE TABLE rocketjob_batches (
     uploaded_records bigint NOT NULL DEFAULT 0,
     -- records in completed slices (percent_complete, records/s)
     records_done bigint NOT NULL DEFAULT 0,
+    -- failed slices now: only while there are any must a completion look for what is left
+    failed_slices integer NOT NULL DEFAULT 0,
     upload_started_at timestamptz NOT NULL,
     uploaded_at timestamptz,
     -- the current run (processing, resumed or retried): when its first slice started, and
