@@ -130,12 +130,17 @@ def run_backend(backend: str, source: Path, folder: Path) -> dict[str, Any]:
                 worker.terminate()
                 worker.wait()
         target = folder / f"out-{backend}.csv"
-        seconds, rss, _ = timed(
+        seconds, rss, out = timed(
             command("batch", "download", "--import", "bench_jobs", str(job_id), str(target)), env
         )
         with target.open() as check:
             header, first = check.readline(), check.readline()
+            lines, last = 2, first
+            for last in check:  # noqa: B007 - the last line is checked below
+                lines += 1
         assert header.strip() == "id,name,email,city,note" and first.startswith("0,NAME 00000000,")
+        assert lines == ROWS + 1 and last.startswith(f"{ROWS - 1},NAME {ROWS - 1:08d},"), lines
+        assert f"downloaded {ROWS:,} records" in out, out
         emit(
             "batch_download",
             backend=backend,

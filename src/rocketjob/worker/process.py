@@ -82,7 +82,9 @@ class Worker:
         self._desired: str | None = None
         self._signals = 0
         self._wake = threading.Event()
-        self._threads = Threads(threads, self.name, on_outcome=self._outcome_ready)
+        self._threads = Threads(
+            threads, self.name, on_outcome=self._outcome_ready, next_slice=self._next_slice
+        )
         self._to_record: list[Outcome] = []
         self._oldest_unrecorded = 0.0
         self._job_seconds = 0.1  # moving average of how long a job takes here
@@ -202,6 +204,18 @@ class Worker:
             self._threads.submit(item)
         claimed = len(rows) + len(slices)
         return claimed or self._sweep_batches()
+
+    def _next_slice(self) -> SliceWork | None:
+        # On a thread that just finished a slice: one more, while the worker runs.
+        if self.state != "running" or self._signals or self._desired in ("paused", "stopping"):
+            return None
+        try:
+            claimed = claim_slices(
+                self.store, self.name, 1, include=self.include, exclude=self.exclude
+            )
+        except DatabaseUnavailable:
+            return None
+        return claimed[0] if claimed else None
 
     def _sweep_batches(self) -> int:
         """Now and then, finishes the batch jobs whose last slice's worker could not."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 
@@ -19,6 +20,9 @@ log = logging.getLogger("rocketjob.job")
 # A claimed job, or a claimed slice of a batch job.
 Work = tuple[Job, Claim] | SliceWork
 Done = Outcome | BatchOutcome
+# A thread that finished a slice claims the next one itself for this long, then goes back
+# to the loop, which claims due jobs first: how long a more urgent job may wait.
+SLICE_RUN_SECONDS = 0.5
 
 
 def perform(work: Work, worker_name: str) -> Done:
@@ -38,10 +42,17 @@ class Threads:
     un-started jobs back to the database).
     """
 
-    def __init__(self, count: int, worker_name: str, on_outcome: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        count: int,
+        worker_name: str,
+        on_outcome: Callable[[], None],
+        next_slice: Callable[[], SliceWork | None] = lambda: None,
+    ) -> None:
         self.count = count
         self.worker_name = worker_name
         self._on_outcome = on_outcome
+        self._next_slice = next_slice
         self._waiting: queue.Queue[Work | None] = queue.Queue()
         self._outcomes: deque[Done] = deque()
         self._lock = threading.Lock()
@@ -110,6 +121,8 @@ class Threads:
                 log.info("job %s %s started", work[0].id, work[0].class_name)
             try:
                 outcome = perform(work, self.worker_name)
+                if isinstance(work, SliceWork):
+                    outcome = self._more_slices(index, outcome)
             finally:
                 with self._lock:
                     del self._running[index]
@@ -117,3 +130,13 @@ class Threads:
             with self._lock:
                 self._unfinished -= 1
             self._on_outcome()
+
+    def _more_slices(self, index: int, outcome: Done) -> Done:
+        """Runs further slices on this thread for a short while; the last one's outcome."""
+        until = time.monotonic() + SLICE_RUN_SECONDS
+        while time.monotonic() < until and (work := self._next_slice()) is not None:
+            with self._lock:
+                self._running[index] = work
+            self._outcomes.append(outcome)
+            outcome = work.run()
+        return outcome
