@@ -12,7 +12,7 @@ $(BIN)/.installed: pyproject.toml
 	touch $@
 
 demo: $(BIN)/.installed
-	$(BIN)/python examples/quickstart.py
+	$(BIN)/rocketjob demo
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check src tests benchmarks examples

@@ -277,6 +277,42 @@ for _verb in ("pause", "resume", "stop"):
     workers.command(_verb)(_worker_request(_verb))
 
 
+@main.command()
+@database_url_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--import",
+    "modules",
+    multiple=True,
+    metavar="MODULE",
+    help="Module defining job classes, to show their fields and allow their actions.",
+)
+@click.option(
+    "--insecure",
+    is_flag=True,
+    help="Serve on a non-loopback address without sign-in (ROCKETJOB_WEB_USERS).",
+)
+@reports_errors
+def web(database_url: str, host: str, port: int, modules: tuple[str, ...], insecure: bool) -> None:
+    """Serve Mission Control, the web UI and JSON API."""
+    from rocketjob.mission_control.server import serve
+
+    import_modules(modules)
+    serve(host=host, port=port, database_url=database_url, insecure=insecure)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@reports_errors
+def demo(host: str, port: int) -> None:
+    """Try it: sample jobs, a worker and Mission Control on a fresh SQLite file."""
+    from rocketjob.mission_control import demo
+
+    demo.run(host=host, port=port)
+
+
 def _add_batch_commands() -> None:
     from rocketjob.batch.commands import batch
 

@@ -24,7 +24,7 @@ class Result(StrEnum):
     EXPIRED = "expired"  # its expires_at passed before it started: destroyed, not run
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Outcome:
     job: Job
     claim: Claim

@@ -67,6 +67,7 @@ class FieldSet:
     ) -> None:
         self.owner = owner
         self.names = tuple(own)
+        self.defaults = {name: defaults[name] for name in SETTABLE}
         config = ConfigDict(extra="forbid")
         try:
             self.own: type[BaseModel] = create_model(  # type: ignore[call-overload]
@@ -86,11 +87,17 @@ class FieldSet:
 
         Raises ValidationError naming every bad or unknown field.
         """
+        # Most jobs set only their own fields: the standard ones keep the class defaults
+        # (valid by construction), so only the own-fields model runs.
+        sets_standard = not values.keys().isdisjoint(SETTABLE)
         try:
-            model = self.create.model_validate(values)
+            model = (self.create if sets_standard else self.own).model_validate(values)
         except pydantic.ValidationError as error:
             raise ValidationError(f"fields for {self.owner}", _problems(error)) from None
-        standard = {name: getattr(model, name) for name in SETTABLE}
+        if sets_standard:
+            standard = {name: getattr(model, name) for name in SETTABLE}
+        else:
+            standard = dict(self.defaults)
         own = {name: getattr(model, name) for name in self.names}
         return standard, own, self.dump(model, self.names)
 

@@ -199,13 +199,28 @@ class Job:
 
     @classmethod
     def page(
-        cls, state: str | None = None, *, limit: int = 50, cursor: str | None = None
+        cls,
+        state: str | None = None,
+        *,
+        limit: int = 50,
+        cursor: str | None = None,
+        q: str | None = None,
     ) -> JobPage:
-        """A page of jobs (of this class, unless called on Job), newest first."""
-        class_name = None if cls is Job else cls.class_name
-        rows, next_cursor = get_store().list_jobs(
-            state=state, class_name=class_name, limit=limit, cursor=cursor
-        )
+        """A page of jobs (of this class, unless called on Job), newest first.
+
+        `q` keeps the jobs whose class name or description contains it (any case);
+        it searches every class, so call it on Job.
+        """
+        store = get_store()
+        if q:
+            if cls is not Job:
+                raise TypeError("search jobs with Job.page(q=...), not on a subclass")
+            rows, next_cursor = store.search_jobs(q, state=state, limit=limit, cursor=cursor)
+        else:
+            class_name = None if cls is Job else cls.class_name
+            rows, next_cursor = store.list_jobs(
+                state=state, class_name=class_name, limit=limit, cursor=cursor
+            )
         return JobPage([Job.from_row(row) for row in rows], next_cursor)
 
     @staticmethod
@@ -218,7 +233,7 @@ class Job:
         """A job read from the store, as its class; unknown classes load as plain Job."""
         cls = job_class(row["class_name"])
         job = (cls or Job).__new__(cls or Job)
-        job._blank()
+        job._claim, job._checked_at, job._raw_fields, job.load_error = None, 0.0, None, None
         job._load(row)
         if cls is None:
             job._raw_fields = dict(row["fields"])

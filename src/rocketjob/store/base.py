@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from rocketjob.errors import SchemaOutOfDate
 from rocketjob.store.batches import BatchStore
@@ -29,8 +29,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass(frozen=True)
-class NewJob:
+class NewJob(NamedTuple):
     class_name: str
     description: str | None
     priority: int
@@ -58,16 +57,14 @@ class JobChange:
     entry: str  # the history entry, JSON text
 
 
-@dataclass(frozen=True)
-class Claim:
+class Claim(NamedTuple):
     """A worker's hold on a running job: writes go through only with the latest lease."""
 
     id: int
     lease: int
 
 
-@dataclass(frozen=True)
-class Finished:
+class Finished(NamedTuple):
     claim: Claim
     keep: bool  # False: the job is destroyed on completion
 
@@ -152,7 +149,7 @@ class Store(BatchStore, ABC):
     # -- jobs ---------------------------------------------------------------------------
 
     def insert_job(self, job: NewJob) -> Row:
-        row = self.fetch_one("insert_job", {**asdict(job), "created_at": self.now()})
+        row = self.fetch_one("insert_job", {**job._asdict(), "created_at": self.now()})
         assert row is not None
         return row
 
@@ -187,22 +184,32 @@ class Store(BatchStore, ABC):
         All and per-state lists run newest first; `scheduled` runs soonest first.
         Keyset paging: a page costs the same at any depth.
         """
+        queries: dict[str | None, str] = _LIST_QUERIES
+        if state is None:
+            queries = {None: "list_jobs" if class_name is None else "list_jobs_of_class"}
+        return self._page(queries, state, {"class_name": class_name}, limit, cursor)
+
+    def _page(
+        self,
+        queries: dict[str | None, str],
+        state: str | None,
+        params: dict[str, Any],
+        limit: int,
+        cursor: str | None,
+    ) -> tuple[list[Row], str | None]:
+        """Runs the query of `state` for one keyset page: `limit` rows and the next cursor."""
         now = self.now()
-        params: dict[str, Any] = {"limit": limit + 1, "class_name": class_name, "now": now}
+        params = {**params, "limit": limit + 1, "now": now}
+        if state in queries:
+            query = queries[state]
+        else:  # a plain state, given to the query as a parameter
+            query, params["state"] = queries["*"], state
         if state == "scheduled":
             after_run_at, after_id = _scheduled_cursor(cursor, now)
             params.update(after_run_at=after_run_at, after_id=after_id)
-            rows = self.fetch_all("list_jobs_scheduled", params)
         else:
-            params["before_id"] = int(cursor) if cursor else 2**62
-            if state is None:
-                query = "list_jobs" if class_name is None else "list_jobs_of_class"
-            elif state == "queued":
-                query = "list_jobs_due"
-            else:
-                query = "list_jobs_in_state"
-                params["state"] = state
-            rows = self.fetch_all(query, params)
+            params["before_id"] = _id_cursor(cursor)
+        rows = self.fetch_all(query, params)
         if len(rows) <= limit:
             return rows, None
         rows = rows[:limit]
@@ -349,6 +356,28 @@ class Store(BatchStore, ABC):
     def _names_param(self, names: Sequence[str]) -> dict[str, Any]:
         return {"names": list(names)}
 
+    # -- search (Mission Control) ---------------------------------------------------------
+
+    def _text_list(self, values: Sequence[str]) -> Any:
+        return list(values)
+
+    def class_names(self) -> list[str]:
+        """Every job class name in the table, from its index (one probe per class)."""
+        return [str(row["class_name"]) for row in self.fetch_all("list_class_names", {})]
+
+    def search_jobs(
+        self, q: str, *, state: str | None = None, limit: int = 50, cursor: str | None = None
+    ) -> tuple[list[Row], str | None]:
+        """Like list_jobs, for jobs whose class name or description contains `q`.
+
+        Case-insensitive. Class names are matched against the few distinct classes first,
+        so the jobs query only compares class names for equality.
+        """
+        needle = q.casefold()
+        classes = [name for name in self.class_names() if needle in name.casefold()]
+        params = {"pattern": like_pattern(q), "classes": self._text_list(classes)}
+        return self._page(_SEARCH_QUERIES, state, params, limit, cursor)
+
 
 class Subscription:
     """Notifications a store delivers until closed; this one delivers none."""
@@ -362,11 +391,43 @@ def _claim_order(row: Row) -> tuple[int, bool, datetime, int]:
     return (row["priority"], run_at is not None, run_at or datetime.min, row["id"])
 
 
+# The named query of each list; "*" is the one for any other state, given as a parameter.
+_LIST_QUERIES: dict[str | None, str] = {
+    "scheduled": "list_jobs_scheduled",
+    "queued": "list_jobs_due",
+    "*": "list_jobs_in_state",
+}
+_SEARCH_QUERIES: dict[str | None, str] = {
+    None: "search_jobs",
+    "scheduled": "search_jobs_scheduled",
+    "queued": "search_jobs_due",
+    "*": "search_jobs_in_state",
+}
+
+
+def _id_cursor(cursor: str | None) -> int:
+    if not cursor:
+        return 2**62
+    if not cursor.isdigit() or len(cursor) > 18:
+        raise ValueError(f"invalid cursor {cursor!r}: expected a job id")
+    return int(cursor)
+
+
 def _scheduled_cursor(cursor: str | None, now: datetime) -> tuple[datetime, int]:
     if not cursor:
         return now, 0
     run_at, _, job_id = cursor.rpartition("|")
-    return datetime.fromisoformat(run_at), int(job_id)
+    try:
+        after = datetime.fromisoformat(run_at)
+    except ValueError:
+        raise ValueError(f"invalid cursor {cursor!r}: expected RUN_AT|ID") from None
+    return after, _id_cursor(job_id)
+
+
+def like_pattern(text: str) -> str:
+    """A LIKE pattern matching `text` anywhere, its wildcards taken literally (escape \\)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 def _json_value(value: Any) -> Any:

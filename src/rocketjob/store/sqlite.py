@@ -136,7 +136,7 @@ class SQLiteStore(Store):
         if not jobs:
             return []
         created_at = to_text(self.now())
-        rows = [{**_params(asdict(job)), "created_at": created_at} for job in jobs]
+        rows = [{**_params(job._asdict()), "created_at": created_at} for job in jobs]
         conn = self._connection()
         with self.transaction():
             before = int(self.fetch_all("last_job_id", {})[0]["id"])
@@ -192,6 +192,9 @@ class SQLiteStore(Store):
 
     def _names_param(self, names: Sequence[str]) -> dict[str, Any]:
         return {"names": json.dumps(list(names))}
+
+    def _text_list(self, values: Sequence[str]) -> Any:
+        return json.dumps(list(values))
 
     def applied_migrations(self) -> set[int]:
         conn = self._connection()

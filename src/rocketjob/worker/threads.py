@@ -119,15 +119,12 @@ class Threads:
                 self._running[index] = work
             if log.isEnabledFor(logging.INFO) and not isinstance(work, SliceWork):
                 log.info("job %s %s started", work[0].id, work[0].class_name)
-            try:
-                outcome = perform(work, self.worker_name)
-                if isinstance(work, SliceWork):
-                    outcome = self._more_slices(index, outcome)
-            finally:
-                with self._lock:
-                    del self._running[index]
+            outcome = perform(work, self.worker_name)
+            if isinstance(work, SliceWork):
+                outcome = self._more_slices(index, outcome)
             self._outcomes.append(outcome)
             with self._lock:
+                del self._running[index]
                 self._unfinished -= 1
             self._on_outcome()
 

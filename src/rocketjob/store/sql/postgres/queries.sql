@@ -279,6 +279,57 @@ UPDATE rocketjob_jobs AS job SET
 FROM unnest(%(ids)s::bigint[], %(leases)s::bigint[]) AS held(id, lease)
 WHERE job.id = held.id AND job.lease = held.lease AND job.state = 'running';
 
+-- name: list_class_names
+-- The distinct class names, one index probe each (a loose index scan).
+WITH RECURSIVE classes(class_name) AS (
+    (SELECT class_name FROM rocketjob_jobs ORDER BY class_name LIMIT 1)
+    UNION ALL
+    SELECT (SELECT job.class_name FROM rocketjob_jobs AS job
+            WHERE job.class_name > classes.class_name
+            ORDER BY job.class_name LIMIT 1)
+    FROM classes WHERE classes.class_name IS NOT NULL
+)
+SELECT class_name FROM classes WHERE class_name IS NOT NULL;
+
+-- name: search_jobs
+-- Mission Control's search: jobs of the classes whose names contain the search text
+-- (found first, by list_class_names) or whose description contains it.
+SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       lease, version, percent_complete, exception, fields
+FROM rocketjob_jobs
+WHERE id < %(before_id)s
+  AND (class_name = ANY(%(classes)s::text[]) OR description ILIKE %(pattern)s ESCAPE '\')
+ORDER BY id DESC LIMIT %(limit)s;
+
+-- name: search_jobs_in_state
+SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       lease, version, percent_complete, exception, fields
+FROM rocketjob_jobs
+WHERE state = %(state)s AND id < %(before_id)s
+  AND (class_name = ANY(%(classes)s::text[]) OR description ILIKE %(pattern)s ESCAPE '\')
+ORDER BY id DESC LIMIT %(limit)s;
+
+-- name: search_jobs_due
+SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       lease, version, percent_complete, exception, fields
+FROM rocketjob_jobs
+WHERE state = 'queued' AND (run_at IS NULL OR run_at <= %(now)s) AND id < %(before_id)s
+  AND (class_name = ANY(%(classes)s::text[]) OR description ILIKE %(pattern)s ESCAPE '\')
+ORDER BY id DESC LIMIT %(limit)s;
+
+-- name: search_jobs_scheduled
+SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       lease, version, percent_complete, exception, fields
+FROM rocketjob_jobs
+WHERE state = 'queued' AND run_at IS NOT NULL AND run_at > %(now)s
+  AND (run_at, id) > (%(after_run_at)s, %(after_id)s)
+  AND (class_name = ANY(%(classes)s::text[]) OR description ILIKE %(pattern)s ESCAPE '\')
+ORDER BY run_at, id LIMIT %(limit)s;
+
 -- Batch jobs ---------------------------------------------------------------------------
 
 -- name: insert_batch

@@ -209,7 +209,7 @@ FROM rocketjob_workers ORDER BY name;
 
 -- name: running_jobs_of_workers
 SELECT id, class_name, description, started_at, percent_complete, worker_name
-FROM rocketjob_jobs INDEXED BY rocketjob_jobs_running
+FROM rocketjob_jobs INDEXED BY rocketjob_jobs_state
 WHERE state = 'running' AND worker_name IN (SELECT value FROM json_each(:names))
 ORDER BY started_at, id;
 
@@ -255,6 +255,60 @@ UPDATE rocketjob_jobs SET
         'at', :now, 'from', 'running', 'to', 'queued', 'action', 'requeue',
         'by', :worker_name, 'message', :reason))
 WHERE id = :id AND lease = :lease AND state = 'running';
+
+-- name: list_class_names
+-- The distinct class names, one index probe each (a loose index scan).
+WITH RECURSIVE classes(class_name) AS (
+    SELECT min(class_name) FROM rocketjob_jobs
+    UNION ALL
+    SELECT (SELECT min(job.class_name) FROM rocketjob_jobs AS job
+            WHERE job.class_name > classes.class_name)
+    FROM classes WHERE classes.class_name IS NOT NULL
+)
+SELECT class_name FROM classes WHERE class_name IS NOT NULL;
+
+-- name: search_jobs
+-- Mission Control's search: jobs of the classes whose names contain the search text
+-- (found first, by list_class_names) or whose description contains it.
+SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       lease, version, percent_complete, exception, fields
+FROM rocketjob_jobs
+WHERE id < :before_id
+  AND (class_name IN (SELECT value FROM json_each(:classes))
+       OR description LIKE :pattern ESCAPE '\')
+ORDER BY id DESC LIMIT :limit;
+
+-- name: search_jobs_in_state
+SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       lease, version, percent_complete, exception, fields
+FROM rocketjob_jobs INDEXED BY rocketjob_jobs_state
+WHERE state = :state AND id < :before_id
+  AND (class_name IN (SELECT value FROM json_each(:classes))
+       OR description LIKE :pattern ESCAPE '\')
+ORDER BY id DESC LIMIT :limit;
+
+-- name: search_jobs_due
+SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       lease, version, percent_complete, exception, fields
+FROM rocketjob_jobs INDEXED BY rocketjob_jobs_state
+WHERE state = 'queued' AND (run_at IS NULL OR run_at <= :now) AND id < :before_id
+  AND (class_name IN (SELECT value FROM json_each(:classes))
+       OR description LIKE :pattern ESCAPE '\')
+ORDER BY id DESC LIMIT :limit;
+
+-- name: search_jobs_scheduled
+SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       lease, version, percent_complete, exception, fields
+FROM rocketjob_jobs INDEXED BY rocketjob_jobs_scheduled
+WHERE state = 'queued' AND run_at IS NOT NULL AND run_at > :now
+  AND (run_at, id) > (:after_run_at, :after_id)
+  AND (class_name IN (SELECT value FROM json_each(:classes))
+       OR description LIKE :pattern ESCAPE '\')
+ORDER BY run_at, id LIMIT :limit;
 
 -- Batch jobs ---------------------------------------------------------------------------
 

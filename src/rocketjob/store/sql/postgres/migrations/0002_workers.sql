@@ -11,6 +11,3 @@ CREATE TABLE rocketjob_workers (
     started_at timestamptz NOT NULL,
     heartbeat_at timestamptz NOT NULL
 );
-
--- The reaper and the workers page look up the running jobs of workers.
-CREATE INDEX rocketjob_jobs_running ON rocketjob_jobs (worker_name) WHERE state = 'running';

@@ -1,0 +1,158 @@
+"""create_app(): the Mission Control ASGI app, its middleware and its error pages."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import Mapping
+from importlib import resources
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.staticfiles import StaticFiles
+
+from rocketjob import config
+from rocketjob.errors import (
+    DatabaseUnavailable,
+    InvalidTransition,
+    JobNotFound,
+    RocketJobError,
+    WorkerNotFound,
+)
+from rocketjob.mission_control import api, forms, pages
+from rocketjob.mission_control.security import (
+    SECRET_ENV,
+    USERS_ENV,
+    Authenticate,
+    CsrfRefused,
+    GuardMiddleware,
+    Signer,
+    basic_auth,
+    parse_users,
+)
+from rocketjob.mission_control.templating import Renderer
+
+log = logging.getLogger("rocketjob.mission_control")
+
+
+def create_app(
+    database_url: str | None = None,
+    *,
+    users: Mapping[str, str] | None = None,
+    authenticate: Authenticate | None = None,
+    secret: str | None = None,
+) -> FastAPI:
+    """Mission Control as an ASGI app: the pages, and the JSON API under /api.
+
+    `database_url` configures rocketjob for this process (else it uses the configured
+    store). Sign-in: `users` (name → password, HTTP Basic; default `$ROCKETJOB_WEB_USERS`)
+    or `authenticate`, a hook returning the request's user name or None to refuse it.
+    Mount it anywhere: `Mount("/rocketjob", app=create_app())`.
+    """
+    if database_url is not None:
+        config.configure(database_url)
+    if users is None:
+        users = parse_users(os.environ.get(USERS_ENV))
+    if authenticate is None and users:
+        authenticate = basic_auth(users)
+    key = (secret or os.environ.get(SECRET_ENV) or "").encode() or secrets.token_bytes(32)
+
+    app = FastAPI(
+        title="rocketjob Mission Control",
+        summary="Watch and steer every job and worker.",
+        openapi_url="/api/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    signer = Signer(key)
+    app.state.signer = signer
+    app.state.renderer = Renderer(signer)
+    app.state.signed_in = authenticate is not None
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.include_router(forms.router)
+    static = resources.files("rocketjob.mission_control") / "static"
+    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+    _add_error_handlers(app)
+    app.add_middleware(GuardMiddleware, authenticate=authenticate)
+    return app
+
+
+def _is_api(request: Request) -> bool:
+    root = str(request.scope.get("root_path", ""))
+    path = request.url.path
+    return path.removeprefix(root).startswith("/api")
+
+
+def _error(request: Request, status: int, title: str, message: str) -> Response:
+    if _is_api(request):
+        return JSONResponse({"detail": message}, status_code=status)
+    renderer: Renderer = request.app.state.renderer
+    context = {"title": title, "message": message, "status": status}
+    return renderer.page(request, "error.html", context, status_code=status)
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    async def not_found(request: Request, error: Exception) -> Response:
+        return _error(request, 404, "Not found", str(error))
+
+    async def refused(request: Request, error: Exception) -> Response:
+        return _error(request, 409, "Not allowed now", str(error))
+
+    async def invalid(request: Request, error: Exception) -> Response:
+        if _is_api(request) and isinstance(error, RequestValidationError):
+            return JSONResponse({"detail": _jsonable(error.errors())}, status_code=422)
+        return _error(request, 422, "Invalid request", _describe(error))
+
+    async def forged(request: Request, error: Exception) -> Response:
+        return _error(request, 403, "Form expired", str(error))
+
+    async def unavailable(request: Request, error: Exception) -> Response:
+        log.error("database unavailable: %s", error)
+        return _error(request, 503, "Database unavailable", str(error))
+
+    async def http_error(request: Request, error: Exception) -> Response:
+        assert isinstance(error, HTTPException)
+        if error.status_code == 404:
+            return _error(request, 404, "Not found", "There is no page here.")
+        return _error(request, error.status_code, "Request refused", str(error.detail))
+
+    async def unexpected(request: Request, error: Exception) -> Response:
+        log.exception("error serving %s %s", request.method, request.url.path)
+        return _error(
+            request, 500, "Something went wrong", "Mission Control hit an error: see its log."
+        )
+
+    app.add_exception_handler(JobNotFound, not_found)
+    app.add_exception_handler(WorkerNotFound, not_found)
+    app.add_exception_handler(InvalidTransition, refused)
+    app.add_exception_handler(RocketJobError, refused)
+    app.add_exception_handler(RequestValidationError, invalid)
+    app.add_exception_handler(api.InvalidInput, invalid)
+    app.add_exception_handler(CsrfRefused, forged)
+    app.add_exception_handler(DatabaseUnavailable, unavailable)
+    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected)
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, RequestValidationError):
+        parts = []
+        for item in error.errors():
+            where = ".".join(str(p) for p in item.get("loc", ()) if p not in ("query", "body"))
+            parts.append(f"{where}: {item.get('msg')}" if where else str(item.get("msg")))
+        return "; ".join(parts)
+    return str(error)
+
+
+def _jsonable(errors: Any) -> Any:
+    # Validation errors may carry the exception that caused them; JSON gets its text.
+    return [
+        {k: (str(v) if k == "ctx" else v) for k, v in item.items() if k != "input"}
+        for item in errors
+    ]

@@ -1,0 +1,98 @@
+"""The HTML pages: the job lists, a job, the workers. `?fragment=1` returns only the parts
+that refresh by themselves, for the page's script to swap in."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import HTMLResponse, RedirectResponse
+
+import rocketjob as rj
+from rocketjob.config import get_store
+from rocketjob.mission_control import views
+from rocketjob.mission_control.api import Cursor, JobId, ListState, Search, load_page
+from rocketjob.mission_control.templating import Links, Renderer
+from rocketjob.states import list_state
+
+router = APIRouter(include_in_schema=False)
+Fragment = Annotated[bool, Query(description="only the live parts of the page")]
+
+
+def _render(
+    request: Request, template: str, context: dict[str, Any], fragment: bool
+) -> HTMLResponse:
+    renderer: Renderer = request.app.state.renderer
+    if fragment:
+        return renderer.fragment(request, f"{template}_live.html", context)
+    return renderer.page(request, f"{template}.html", context)
+
+
+@router.get("/")
+def home(request: Request) -> RedirectResponse:
+    return RedirectResponse(Links.of(request).jobs(), status_code=303)
+
+
+@router.get("/jobs")
+def jobs(
+    request: Request,
+    state: ListState | None = None,
+    q: Search = None,
+    cursor: Cursor = None,
+    fragment: Fragment = False,
+) -> HTMLResponse:
+    page = load_page(state, q, cursor)
+    now = get_store().now()
+    context = {
+        "state": state,
+        "q": q or "",
+        "cursor": cursor,
+        "page": page,
+        "rows": [_row(job, now) for job in page.jobs],
+        "counts": rj.Job.counts(),
+        "now": now,
+        "title": views.LIST_NAMES[state] + " jobs",
+        "empty_text": views.EMPTY_TEXT[state],
+        "live_url": Links.of(request).jobs(state, q, cursor, fragment="1"),
+    }
+    return _render(request, "jobs", context, fragment)
+
+
+def _row(job: rj.Job, now: datetime) -> dict[str, Any]:
+    return {
+        "job": job,
+        "state": list_state(job.state, job.run_at, now),
+        "duration": views.duration_text(job, now),
+    }
+
+
+@router.get("/jobs/{job_id}")
+def job(request: Request, job_id: JobId, fragment: Fragment = False) -> HTMLResponse:
+    found = rj.Job.find(job_id)
+    now = get_store().now()
+    state = list_state(found.state, found.run_at, now)
+    context = {
+        "job": found,
+        "state": state,
+        "duration": views.duration_text(found, now),
+        "fields": views.field_views(found.fields),
+        "history": list(reversed(found.history())),
+        "now": now,
+        "title": f"{views.short_class(found.class_name)} #{found.id}",
+        "live_url": Links.of(request).job(found.id) + "?fragment=1",
+    }
+    return _render(request, "job", context, fragment)
+
+
+@router.get("/workers")
+def workers(request: Request, fragment: Fragment = False) -> HTMLResponse:
+    now = get_store().now()
+    listed = [views.worker_view(info, now) for info in rj.list_workers()]
+    context = {
+        "workers": listed,
+        "now": now,
+        "title": "Workers",
+        "live_url": Links.of(request).workers() + "?fragment=1",
+    }
+    return _render(request, "workers", context, fragment)

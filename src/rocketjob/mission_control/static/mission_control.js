@@ -1,0 +1,123 @@
+// Mission Control's only script. It enhances pages that work without it:
+// - live parts ([data-live] with an id) refresh every couple of seconds from the page's
+//   fragment URL (body[data-live-url]), paused while the tab is hidden;
+// - forms with data-confirm ask in a dialog, then post with confirmed=yes (without this
+//   script the server asks on a page of its own);
+// - "/" focuses the search box.
+"use strict";
+
+(() => {
+  const REFRESH_MS = 2000;
+  const body = document.body;
+  const liveUrl = body.dataset.liveUrl;
+  const status = document.getElementById("live-status");
+  const dialog = document.getElementById("confirm-dialog");
+  let timer = null;
+  let inFlight = false;
+
+  function setStatus(text, stale) {
+    if (!status) return;
+    status.hidden = false;
+    status.textContent = text;
+    status.classList.toggle("stale", stale);
+  }
+
+  function editing(region) {
+    const active = document.activeElement;
+    return active !== null && region.contains(active) && active.matches("input, textarea, select");
+  }
+
+  function swap(fresh) {
+    const current = document.getElementById(fresh.id);
+    if (current === null || editing(current)) return;
+    // Keep open what the operator opened (a backtrace, say).
+    for (const open of current.querySelectorAll("details[open][id]")) {
+      const twin = fresh.querySelector("#" + CSS.escape(open.id));
+      if (twin !== null) twin.open = true;
+    }
+    current.replaceWith(document.importNode(fresh, true));
+  }
+
+  async function refresh() {
+    if (inFlight || document.hidden || (dialog !== null && dialog.open)) return;
+    inFlight = true;
+    try {
+      const response = await fetch(liveUrl, {
+        credentials: "same-origin",
+        headers: { Accept: "text/html" },
+      });
+      if (response.status === 404) {
+        setStatus("Gone", true);
+        return;
+      }
+      if (!response.ok) throw new Error(String(response.status));
+      const doc = new DOMParser().parseFromString(await response.text(), "text/html");
+      for (const fresh of doc.querySelectorAll("[data-live][id]")) swap(fresh);
+      setStatus("Live", false);
+    } catch (error) {
+      setStatus("Reconnecting…", true);
+    } finally {
+      inFlight = false;
+    }
+  }
+
+  function schedule() {
+    clearInterval(timer);
+    timer = null;
+    if (!liveUrl || document.hidden) {
+      if (liveUrl) setStatus("Paused", false);
+      return;
+    }
+    timer = setInterval(refresh, REFRESH_MS);
+  }
+
+  document.addEventListener("visibilitychange", () => {
+    schedule();
+    if (!document.hidden) refresh();
+  });
+
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (!(form instanceof HTMLFormElement) || !form.dataset.confirm) return;
+    if (dialog === null || typeof dialog.showModal !== "function") return;
+    event.preventDefault();
+    dialog.querySelector("#confirm-question").textContent = form.dataset.confirm;
+    dialog.querySelector("#confirm-ok").textContent = form.dataset.confirmLabel || "OK";
+    dialog.returnValue = "";
+    dialog.addEventListener(
+      "close",
+      () => {
+        if (dialog.returnValue !== "ok") return;
+        const confirmed = document.createElement("input");
+        confirmed.type = "hidden";
+        confirmed.name = "confirmed";
+        confirmed.value = "yes";
+        form.append(confirmed);
+        form.submit();
+      },
+      { once: true },
+    );
+    dialog.showModal();
+  });
+
+  // "/" jumps to the search box, as in most dashboards.
+  document.addEventListener("keydown", (event) => {
+    const search = document.querySelector('input[type="search"]');
+    const typing = event.target instanceof Element && event.target.matches("input, textarea");
+    if (event.key !== "/" || search === null || typing || event.ctrlKey || event.metaKey) return;
+    event.preventDefault();
+    search.focus();
+  });
+
+  // A menu closes when the operator clicks elsewhere.
+  document.addEventListener("click", (event) => {
+    for (const menu of document.querySelectorAll("details.menu[open]")) {
+      if (!menu.contains(event.target)) menu.open = false;
+    }
+  });
+
+  if (liveUrl) {
+    setStatus("Live", false);
+    schedule();
+  }
+})();
