@@ -7,6 +7,7 @@ import io
 import json
 import os
 from collections.abc import Iterator
+from contextlib import ExitStack
 from typing import IO, TYPE_CHECKING, Any
 
 from rocketjob.batch.files import open_target
@@ -53,25 +54,44 @@ def _output_slices(job_id: int) -> Iterator[Row]:
 
 
 def download(job: BatchJob, target: Target) -> int:
-    output_format, header = ready(job)
+    chunks = output_bytes(job)
     if isinstance(target, str | os.PathLike):
         with open_target(target) as out:
-            return _write(job._saved_id(), output_format, header, out)
-    return _write(job._saved_id(), output_format, header, target)
+            return _write(chunks, out)
+    return _write(chunks, target)
 
 
-def _write(job_id: int, output_format: str, header: list[str] | None, out: IO[Any]) -> int:
+def _write(chunks: OutputChunks, out: IO[Any]) -> int:
     text = isinstance(out, io.TextIOBase)
-    written = 0
-    if output_format == "csv" and header:
-        line = io.StringIO()
-        csv.writer(line).writerow(header)
-        out.write(line.getvalue() if text else line.getvalue().encode("utf-8"))
-    for row in _output_slices(job_id):
-        data = decode_output(row["output"])
+    for data in chunks:
         out.write(data.decode("utf-8") if text else data)
-        written += int(row["output_count"])
-    return written
+    return chunks.records
+
+
+class OutputChunks:
+    """The output file's bytes, a slice at a time (CSV: the header first); `records`
+    counts the records handed out so far."""
+
+    def __init__(self, job_id: int, output_format: str, header: list[str] | None) -> None:
+        self.job_id = job_id
+        self.output_format = output_format
+        self.header = header
+        self.records = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        if self.output_format == "csv" and self.header:
+            line = io.StringIO()
+            csv.writer(line).writerow(self.header)
+            yield line.getvalue().encode("utf-8")
+        for row in _output_slices(self.job_id):
+            self.records += int(row["output_count"])
+            yield decode_output(row["output"])
+
+
+def output_bytes(job: BatchJob) -> OutputChunks:
+    """Refuses (OutputNotReady) now, before any byte is handed out."""
+    output_format, header = ready(job)
+    return OutputChunks(job._saved_id(), output_format, header)
 
 
 def output_records(job: BatchJob) -> Iterator[Any]:
@@ -107,22 +127,35 @@ def failed_records(job: BatchJob, position: int | None = None) -> Iterator[Faile
 
 def download_failed(job: BatchJob, target: Target) -> int:
     """Writes the failed records as CSV: number, exception, then the record's fields."""
+    count = 0
+    with ExitStack() as stack:
+        if isinstance(target, str | os.PathLike):
+            out: IO[Any] = stack.enter_context(open_target(target))
+        else:
+            out = target
+        text = isinstance(out, io.TextIOBase)
+        for line in failed_records_csv(job):
+            out.write(line if text else line.encode("utf-8"))
+            count += 1
+    return count - 1  # the header line
+
+
+def failed_records_csv(job: BatchJob) -> Iterator[str]:
+    """The failed records as CSV lines: record_number, exception_class, exception_message,
+    then the record's fields (CSV input) or the record itself."""
     header: list[str] | None = None
     if job.input_format == "csv":
         header = (get_store().get_batch(job._saved_id()) or {}).get("input_header")
-    columns = ["record_number", "exception_class", "exception_message", *(header or ["record"])]
-    if isinstance(target, str | os.PathLike):
-        with open_target(target) as out:
-            return _write_failed(job, columns, header, out)
-    return _write_failed(job, columns, header, target)
-
-
-def _write_failed(job: BatchJob, columns: list[str], header: list[str] | None, out: IO[Any]) -> int:
-    text = isinstance(out, io.TextIOBase)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(columns)
-    count = 0
+
+    def line(values: list[Any]) -> str:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(values)
+        return buffer.getvalue()
+
+    yield line(["record_number", "exception_class", "exception_message", *(header or ["record"])])
     for failed in failed_records(job):
         values: list[Any]
         if header is not None:
@@ -132,10 +165,4 @@ def _write_failed(job: BatchJob, columns: list[str], header: list[str] | None, o
         else:
             values = [json.dumps(failed.record, ensure_ascii=False)]
         exception = failed.exception
-        writer.writerow([failed.number, exception.class_name, exception.message, *values])
-        count += 1
-        out.write(buffer.getvalue() if text else buffer.getvalue().encode("utf-8"))
-        buffer.seek(0)
-        buffer.truncate()
-    out.write(buffer.getvalue() if text else buffer.getvalue().encode("utf-8"))
-    return count
+        yield line([failed.number, exception.class_name, exception.message, *values])

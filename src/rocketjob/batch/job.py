@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, ClassVar, Self
 
@@ -80,6 +80,10 @@ class BatchJob(Job):
         """The output records in input order (CSV: dicts keyed by the header)."""
         return downloads.output_records(self)
 
+    def output_bytes(self) -> Iterable[bytes]:
+        """The output file's bytes, a slice at a time: to stream a download."""
+        return downloads.output_bytes(self)
+
     # -- what operators see and do --------------------------------------------------------
 
     def batch_status(self) -> BatchStatus:
@@ -126,6 +130,10 @@ class BatchJob(Job):
     def download_failed(self, target: downloads.Target) -> int:
         """Writes the failed records as CSV (number, exception, fields); returns how many."""
         return downloads.download_failed(self, target)
+
+    def failed_records_csv(self) -> Iterator[str]:
+        """The failed records as CSV lines, header first: to stream a download."""
+        return downloads.failed_records_csv(self)
 
     @staticmethod
     def workers_on(job_ids: Sequence[int]) -> dict[int, int]:
