@@ -34,8 +34,9 @@ def database(backend: str) -> Iterator[str]:
     name = f"rjbench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+    base, _, query = PG_ADMIN_URL.partition("?")
     try:
-        yield f"{PG_ADMIN_URL.rpartition('/')[0]}/{name}"
+        yield f"{base.rpartition('/')[0]}/{name}" + (f"?{query}" if query else "")
     finally:
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]

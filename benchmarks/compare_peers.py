@@ -24,12 +24,22 @@ HERE = Path(__file__).parent
 PEERS = Path(os.environ.get("PEERS_DIR", HERE.parent.parent / "shared" / "bench" / "peers"))
 
 
-def run_peers(systems: str) -> list[dict[str, Any]]:
+# The same PostgreSQL, reached the same way by the peers and by us.
+TRANSPORTS = {
+    "socket": ("dbname=bench", "postgresql:///postgres?host=/var/run/postgresql"),
+    "tcp": (
+        "host=127.0.0.1 user=postgres dbname=bench",
+        "postgresql://postgres@127.0.0.1/postgres",
+    ),
+}
+
+
+def run_peers(systems: str, transport: str) -> list[dict[str, Any]]:
     env = {
         **os.environ,
         "PY": os.environ.get("PEERS_PY", "python3"),
         "BENCH_SYSTEMS": systems,
-        "BENCH_PG_DSN": os.environ.get("BENCH_PG_DSN", "host=127.0.0.1 user=postgres dbname=bench"),
+        "BENCH_PG_DSN": TRANSPORTS[transport][0],
     }
     done = subprocess.run(
         ["bash", str(PEERS / "run_all.sh")], env=env, capture_output=True, text=True, check=False
@@ -55,11 +65,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--systems", default="pgqueuer procrastinate huey rq-simple")
+    parser.add_argument("--transport", choices=sorted(TRANSPORTS), default="socket")
     args = parser.parse_args()
     ratios: dict[str, list[float]] = {"drain": [], "enqueue": [], "latency_p50": []}
     for round_number in range(1, args.rounds + 1):
-        peers = run_peers(args.systems)
-        mine = run_ours()
+        peers = run_peers(args.systems, args.transport)
+        mine = run_ours(args.transport)
         for line in peers:
             print(json.dumps({"round": round_number, **line}), flush=True)
         for line in mine:

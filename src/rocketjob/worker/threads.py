@@ -53,7 +53,7 @@ class Threads:
         self.worker_name = worker_name
         self._on_outcome = on_outcome
         self._next_slice = next_slice
-        self._waiting: queue.Queue[Work | None] = queue.Queue()
+        self._waiting: queue.SimpleQueue[Work | None] = queue.SimpleQueue()
         self._outcomes: deque[Done] = deque()
         self._lock = threading.Lock()
         self._running: dict[int, Work] = {}  # thread index -> what it runs now
