@@ -1,5 +1,5 @@
 """Processing slices: claimed by any worker thread, each completed (with its output) or failed
-in one statement under its lease.
+under its lease, in one statement (one transaction on SQLite).
 
 The per-record loop is `list.extend(map(perform, records))`: the only Python run per record
 is perform() itself. A record that raises stops the slice there; list.extend keeps what the
