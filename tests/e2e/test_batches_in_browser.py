@@ -4,15 +4,13 @@ Retry, live progress without reloading, and the failed records download."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from batch_jobs import Squares
 from batching import process, start
-from browsing import Server, assert_not_reloaded, confirm, free_port, mark_page, responds, stop
+from browsing import Server, assert_not_reloaded, confirm, mark_page
 from playwright.sync_api import Page, expect
-from processes import start_rocketjob, wait_until
 
 import rocketjob as rj
 from rocketjob.config import get_store
@@ -20,24 +18,8 @@ from rocketjob.config import get_store
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture
-def batch_server(database: str) -> Iterator[Server]:
-    """`rocketjob web` knowing the batch job classes."""
-    port = free_port()
-    process = start_rocketjob(
-        "web", "--port", str(port), "--import", "batch_jobs", database_url=database
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: process.poll() is not None or responds(f"{url}/jobs"), 30, "web")
-        assert process.poll() is None, stop(process)
-        yield Server(url, database)
-    finally:
-        stop(process)
-
-
 def test_a_failed_batch_is_inspected_and_one_slice_retried(
-    page: Page, batch_server: Server, tmp_path: Path
+    page: Page, server: Server, tmp_path: Path
 ) -> None:
     broken = tmp_path / "broken"
     broken.touch()
@@ -48,7 +30,7 @@ def test_a_failed_batch_is_inspected_and_one_slice_retried(
     process(store)
     assert job.reload().state is rj.State.FAILED
 
-    page.goto(f"{batch_server.url}/jobs/{job.id}")
+    page.goto(f"{server.url}/jobs/{job.id}")
     expect(page.locator(".batch-count")).to_have_text("1,000 records in 20 slices of 50")
     expect(page.get_by_role("img", name=re.compile("^Slices: 13 done"))).to_be_visible()
     expect(page.locator('.slice-count[data-state="failed"] strong')).to_have_text("7")
@@ -73,7 +55,7 @@ def test_a_failed_batch_is_inspected_and_one_slice_retried(
     assert_not_reloaded(page)
 
     link = page.get_by_role("link", name="Download failed records (CSV)")
-    got = page.request.get(batch_server.url + str(link.get_attribute("href")))
+    got = page.request.get(server.url + str(link.get_attribute("href")))
     lines = got.text().splitlines()
     assert lines[0] == "record_number,exception_class,exception_message,record"
     assert len(lines) == 7 and "260," not in got.text()

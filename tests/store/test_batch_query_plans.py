@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
 
 import psycopg
 import pytest
 from batch_jobs import Shout
 from batching import start
 from pg import PostgresServer
+from queryplans import plan, scans
 from sample_jobs import Noop
 
 import rocketjob as rj
@@ -48,22 +47,6 @@ def big(postgres: PostgresServer) -> Iterator[PostgresStore]:
     yield store
     rj.configure(None)
     postgres.drop(url)
-
-
-def plan(store: PostgresStore, query: str, **params: Any) -> dict[str, Any]:
-    with store._pool.connection() as conn:
-        row = conn.execute(f"EXPLAIN (FORMAT JSON) {store.queries[query]}", params).fetchone()
-    assert row is not None
-    (value,) = row.values()
-    result: dict[str, Any] = (json.loads(value) if isinstance(value, str) else value)[0]["Plan"]
-    return result
-
-
-def scans(node: dict[str, Any]) -> set[tuple[str, str]]:
-    found = {(node["Node Type"], node.get("Index Name") or node.get("Relation Name", ""))}
-    for child in node.get("Plans", []):
-        found |= scans(child)
-    return {s for s in found if "Scan" in s[0]}
 
 
 def test_the_slice_claim_walks_the_processing_and_queued_indexes(big: PostgresStore) -> None:
