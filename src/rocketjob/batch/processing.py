@@ -38,11 +38,13 @@ Failure = tuple[int, JobException]
 class SliceWork:
     """One claimed slice: `run()` processes it on the calling thread and records the outcome."""
 
-    def __init__(self, store: Store, worker_name: str, job_row: Row, batch: Row, row: Row) -> None:
+    def __init__(
+        self, store: Store, worker_name: str, job_row: Row, headers: Row, row: Row
+    ) -> None:
         self.store = store
         self.worker_name = worker_name
         self.job_row = job_row
-        self.batch = batch
+        self.headers = headers  # the batch's CSV input and output headers
         self.row = row
         self.held = SliceClaim(int(row["id"]), int(row["lease"]))
 
@@ -76,7 +78,7 @@ class SliceWork:
         return JobException(class_name, message, [], self.worker_name)
 
     def _perform(self, job: BatchJob, todo: list[Any], results: list[Any]) -> Failure | None:
-        header = self.batch["input_header"]
+        header = self.headers["input_header"]
         records = map(dict, map(zip, repeat(header), todo)) if job.input_format == "csv" else todo
         try:
             results.extend(map(job.perform, records))
@@ -102,12 +104,12 @@ class SliceWork:
         return text, count, failure
 
     def _header(self, job: Job, output_format: str, results: list[Any]) -> list[str] | None:
-        header: list[str] | None = self.batch["output_header"]
+        header: list[str] | None = self.headers["output_header"]
         if header is None and output_format == "csv":
             first = next((r for r in results if r is not None), None)
             if isinstance(first, dict):
                 header = self.store.set_output_header(job._saved_id(), list(first))
-                self.batch["output_header"] = header
+                self.headers["output_header"] = header
         return header
 
     def _complete(
@@ -276,15 +278,10 @@ def claim_slices(
 ) -> list[SliceWork]:
     """Claims up to `limit` slices of the most urgent processing batch job, as work to run."""
     work = []
-    batches: dict[int, Row | None] = {}
     for row in store.claim_slices(worker_name, limit, include=include, exclude=exclude):
-        job_id = int(row["job_id"])
-        job_row = _jobs(store).get(store, job_id)
-        # Read afresh: a failed upload may have been replaced by one with another header.
-        if job_id not in batches:
-            batches[job_id] = store.get_batch(job_id)
-        batch = batches[job_id]
-        if job_row is None or batch is None:  # destroyed meanwhile: its slices went with it
+        job_row = _jobs(store).get(store, int(row["job_id"]))
+        if job_row is None:  # destroyed meanwhile: its slices went with it
             continue
-        work.append(SliceWork(store, worker_name, job_row, batch, row))
+        headers = {"input_header": row["input_header"], "output_header": row["output_header"]}
+        work.append(SliceWork(store, worker_name, job_row, headers, row))
     return work

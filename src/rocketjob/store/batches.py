@@ -128,7 +128,8 @@ class BatchStore(ABC):
         include: str | None = None,
         exclude: str | None = None,
     ) -> list[Row]:
-        """Takes up to `limit` queued slices of the most urgent processing batch job.
+        """Takes up to `limit` queued slices of the most urgent processing batch job,
+        with their batch's CSV headers.
 
         `include` / `exclude` are regular expressions on the job's class name.
         """
@@ -140,6 +141,9 @@ class BatchStore(ABC):
             "exclude": exclude,
         }
         rows = self.fetch_all("claim_slices", params)
+        for row in rows:
+            row["input_header"] = _json_value(row["input_header"])
+            row["output_header"] = _json_value(row["output_header"])
         rows.sort(key=lambda row: row["position"])
         return rows
 

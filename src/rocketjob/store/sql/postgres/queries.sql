@@ -400,7 +400,12 @@ UPDATE rocketjob_slices AS s SET
     started_at = %(now)s
 FROM next WHERE s.id = next.id
 RETURNING s.id, s.job_id, s.position, s.first_record, s.record_count, s.lease,
-          s.started_at, s.processed, s.records, s.output, s.output_count;
+          s.started_at, s.processed, s.records, s.output, s.output_count,
+          -- read afresh with every claim: a replaced upload may have another header
+          (SELECT b.input_header FROM rocketjob_batches AS b WHERE b.job_id = s.job_id)
+              AS input_header,
+          (SELECT b.output_header FROM rocketjob_batches AS b WHERE b.job_id = s.job_id)
+              AS output_header;
 
 -- name: complete_slice
 -- The output is written by the statement that completes the slice, under its lease; the

@@ -372,7 +372,12 @@ WHERE id IN (
     ORDER BY s.position
     LIMIT :limit)
 RETURNING id, job_id, position, first_record, record_count, lease, started_at, processed,
-          records, output, output_count;
+          records, output, output_count,
+          -- read afresh with every claim: a replaced upload may have another header
+          (SELECT b.input_header FROM rocketjob_batches AS b
+           WHERE b.job_id = rocketjob_slices.job_id) AS input_header,
+          (SELECT b.output_header FROM rocketjob_batches AS b
+           WHERE b.job_id = rocketjob_slices.job_id) AS output_header;
 
 -- name: complete_slice
 -- The output is written by the statement that completes the slice, under its lease.
