@@ -88,13 +88,17 @@ class Silent(rj.BatchJob):
 
 
 class Numbers(rj.BatchJob):
-    """JSON numbers in, each as a line out, in slices of 1,000."""
+    """JSON numbers in, each as a line out, in slices of 1,000; every thousandth record
+    waits `wait` seconds (long enough, and several workers share the slices)."""
 
     slice_size = 1_000
     input_format = "jsonl"
     output_format = "lines"
+    wait: float = 0.0
 
     def perform(self, record: int) -> int:
+        if self.wait and record % 1_000 == 0:
+            time.sleep(self.wait)
         return record
 
 

@@ -52,7 +52,7 @@ def test_several_processes_write_100000_records_in_input_order(
     store: Store, database_url: str
 ) -> None:
     with workers(database_url, 3) as running:
-        job = Numbers.create()
+        job = Numbers.create(wait=0.01)  # 1 s of waiting in all: more than one worker's share
         assert job.upload(range(100_000)) == 100_000  # workers start while it streams
         wait_until(lambda: job.reload().state is rj.State.COMPLETED, 90, "completion")
         logs = [worker.output() for worker in running]
