@@ -47,12 +47,14 @@ def run_peers(systems: str, transport: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
 
 
-def run_ours() -> list[dict[str, Any]]:
+def run_ours(transport: str) -> list[dict[str, Any]]:
+    env = {**os.environ, "ROCKETJOB_BENCH_POSTGRES_URL": TRANSPORTS[transport][1]}
     done = subprocess.run(
         [sys.executable, str(HERE / "workers.py"), "postgres", "sqlite"],
         capture_output=True,
         text=True,
         check=True,
+        env=env,
     )
     return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
 
