@@ -135,3 +135,21 @@ def test_a_plain_job_has_no_batch_section_and_no_downloads(
     job = Kept.create()
     assert 'id="job-batch"' not in client.get(f"/jobs/{job.id}").text
     assert client.get(f"/jobs/{job.id}/output").status_code == 404
+
+
+def test_the_api_shows_a_batch_jobs_records_and_failures(
+    store: Store, client: TestClient, tmp_path: Path
+) -> None:
+    job = failing(tmp_path)
+    start(store)
+    process(store)
+    batch = client.get(f"/api/jobs/{job.id}").json()["batch"]
+    assert batch["record_count"] == 1_000 and batch["slice_size"] == 50
+    assert batch["slices"] == {"queued": 0, "running": 0, "failed": 7, "completed": 13}
+    assert batch["records_done"] == 650
+    assert batch["failures_by_exception"] == [
+        {"class_name": "ValueError", "slices": 7, "first_position": 3}
+    ]
+    from sample_jobs import Kept
+
+    assert client.get(f"/api/jobs/{Kept.create().id}").json()["batch"] is None
