@@ -24,3 +24,4 @@ test: lint
 
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/enqueue.py
+	$(BIN)/python benchmarks/batch.py

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import time
 
@@ -31,3 +32,15 @@ class Ping(rj.Job):
         started = time.monotonic()
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as out:
             out.sendto(f"{self.seq} {started}".encode(), ("127.0.0.1", self.port))
+
+
+class UpcaseNames(rj.BatchJob):
+    """The batch benchmark: CSV in, the name upper-cased, CSV out."""
+
+    slice_size = int(os.environ.get("BENCH_SLICE", "5000"))
+    input_format = "csv"
+    output_format = "csv"
+
+    def perform(self, record: dict[str, str]) -> dict[str, str]:
+        record["name"] = record["name"].upper()
+        return record

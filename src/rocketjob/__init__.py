@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from rocketjob.batch import BatchJob, BatchStatus, FailedRecord, FailedSlice, FailureGroup
 from rocketjob.config import configure, database_url
 from rocketjob.errors import (
     ConfigurationError,
     DatabaseUnavailable,
     InvalidTransition,
     JobNotFound,
+    OutputNotReady,
     RocketJobError,
     SchemaOutOfDate,
+    UploadError,
     ValidationError,
     WorkerNotFound,
 )
@@ -27,18 +30,25 @@ from rocketjob.worker.control import (
 
 __all__ = [
     "Action",
+    "BatchJob",
+    "BatchStatus",
     "ConfigurationError",
     "DatabaseUnavailable",
+    "FailedRecord",
+    "FailedSlice",
+    "FailureGroup",
     "HistoryEntry",
     "InvalidTransition",
     "Job",
     "JobException",
     "JobNotFound",
     "JobPage",
+    "OutputNotReady",
     "RocketJobError",
     "SchemaOutOfDate",
     "State",
     "SubState",
+    "UploadError",
     "ValidationError",
     "WorkerInfo",
     "WorkerJob",

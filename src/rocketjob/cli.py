@@ -311,3 +311,12 @@ def demo(host: str, port: int) -> None:
     from rocketjob.mission_control import demo
 
     demo.run(host=host, port=port)
+
+
+def _add_batch_commands() -> None:
+    from rocketjob.batch.commands import batch
+
+    main.add_command(batch)
+
+
+_add_batch_commands()

@@ -39,3 +39,17 @@ class ValidationError(RocketJobError, ValueError):
         self.errors = list(errors)
         details = "; ".join(f"{field}: {problem}" for field, problem in self.errors)
         super().__init__(f"invalid {subject}: {details}")
+
+
+class UploadError(RocketJobError, ValueError):
+    """A batch upload that cannot be read; names the file and the line (or record)."""
+
+    def __init__(self, source: str, where: str | None, problem: str) -> None:
+        self.source = source
+        self.where = where
+        self.problem = problem
+        super().__init__(f"{source}, {where}: {problem}" if where else f"{source}: {problem}")
+
+
+class OutputNotReady(RocketJobError):
+    """A batch job's output is asked for before the job finished processing."""

@@ -25,7 +25,7 @@ from rocketjob.states import (
     allowed_actions,
     transition,
 )
-from rocketjob.store import Claim, JobChange, NewJob, Row
+from rocketjob.store import Claim, JobChange, NewJob, Row, Store
 
 # How many times an operator action re-reads a job that changed under it before giving up.
 RACE_RETRIES = 50
@@ -380,11 +380,18 @@ class Job:
                 if store.delete_job(self._saved_id(), self._version):
                     return self
                 continue
-            row = store.apply_change(self._change(step, actor, reason, store.now()))
+            # The job's change and what it entails (a batch job's slices) commit together.
+            with store.transaction():
+                row = store.apply_change(self._change(step, actor, reason, store.now()))
+                if row is not None:
+                    self._applied(step, store)
             if row is not None:
                 self._load(row)
                 return self
         raise RocketJobError(f"job {self.id} kept changing; {action.value} gave up, try again")
+
+    def _applied(self, step: Transition, store: Store) -> None:
+        """What else a transition changes, in its transaction; nothing for plain jobs."""
 
     def _change(self, step: Transition, by: str, reason: str | None, now: datetime) -> JobChange:
         run_at, completed_at, worker_name = self.run_at, self.completed_at, self.worker_name

@@ -63,7 +63,14 @@ def server(database: str) -> Iterator[Server]:
     """`rocketjob web` as a real process."""
     port = free_port()
     process = start_rocketjob(
-        "web", "--port", str(port), "--import", "sample_jobs", database_url=database
+        "web",
+        "--port",
+        str(port),
+        "--import",
+        "sample_jobs",
+        "--import",
+        "batch_jobs",
+        database_url=database,
     )
     url = f"http://127.0.0.1:{port}"
     try:

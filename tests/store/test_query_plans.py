@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 import psycopg
 import pytest
 from pg import PostgresServer
+from queryplans import nodes, plan, scans
 from sample_jobs import Noop
 
 import rocketjob as rj
@@ -43,29 +43,6 @@ def big(postgres: PostgresServer) -> Iterator[PostgresStore]:
     yield store
     rj.configure(None)
     postgres.drop(url)
-
-
-def plan(store: PostgresStore, query: str, **params: Any) -> dict[str, Any]:
-    with store._pool.connection() as conn:
-        row = conn.execute(f"EXPLAIN (FORMAT JSON) {store.queries[query]}", params).fetchone()
-    assert row is not None
-    (value,) = row.values()
-    result: dict[str, Any] = (json.loads(value) if isinstance(value, str) else value)[0]["Plan"]
-    return result
-
-
-def nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    yield node
-    for child in node.get("Plans", []):
-        yield from nodes(child)
-
-
-def scans(node: dict[str, Any]) -> set[tuple[str, str]]:
-    return {
-        (n["Node Type"], n.get("Index Name") or n.get("Relation Name", ""))
-        for n in nodes(node)
-        if "Scan" in n["Node Type"]
-    }
 
 
 def assert_no_full_scan_of_jobs(node: dict[str, Any], *, may_sort: bool = False) -> None:

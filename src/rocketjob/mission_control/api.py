@@ -79,8 +79,28 @@ class JobOut(BaseModel):
     actions: list[str] = Field(description="the operator actions its state allows")
 
 
+class FailureGroupOut(BaseModel):
+    class_name: str
+    slices: int
+    first_position: int
+
+
+class BatchOut(BaseModel):
+    record_count: int | None = Field(description="null while the upload goes on")
+    uploaded_records: int
+    slice_size: int
+    slices: dict[str, int] = Field(description="slices per state: queued, running, failed, …")
+    records_done: int
+    percent_complete: int
+    records_per_s: float | None
+    eta_seconds: float | None
+    workers: int = Field(description="workers running its slices now")
+    failures_by_exception: list[FailureGroupOut]
+
+
 class JobDetailOut(JobOut):
     history: list[HistoryOut]
+    batch: BatchOut | None = Field(None, description="batch jobs: their records and slices")
 
 
 class JobPageOut(BaseModel):
@@ -180,7 +200,22 @@ def job_out(job: rj.Job, now: datetime) -> dict[str, Any]:
 
 def job_detail(job: rj.Job, now: datetime) -> dict[str, Any]:
     history = [vars(entry) for entry in job.history()]
-    return {**job_out(job, now), "history": history}
+    detail = {**job_out(job, now), "history": history}
+    if isinstance(job, rj.BatchJob):
+        status = job.batch_status()
+        detail["batch"] = {
+            "record_count": status.record_count,
+            "uploaded_records": status.uploaded_records,
+            "slice_size": status.slice_size,
+            "slices": status.slices,
+            "records_done": status.records_done,
+            "percent_complete": status.percent_complete,
+            "records_per_s": status.records_per_s,
+            "eta_seconds": status.eta.total_seconds() if status.eta is not None else None,
+            "workers": status.workers,
+            "failures_by_exception": [vars(group) for group in job.failures_by_exception()],
+        }
+    return detail
 
 
 router = APIRouter(prefix="/api", tags=["api"])

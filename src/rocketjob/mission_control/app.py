@@ -24,7 +24,7 @@ from rocketjob.errors import (
     RocketJobError,
     WorkerNotFound,
 )
-from rocketjob.mission_control import api, forms, pages
+from rocketjob.mission_control import api, batches, forms, pages
 from rocketjob.mission_control.security import (
     SECRET_ENV,
     USERS_ENV,
@@ -76,6 +76,7 @@ def create_app(
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(forms.router)
+    app.include_router(batches.router)
     static = resources.files("rocketjob.mission_control") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     _add_error_handlers(app)

@@ -11,7 +11,7 @@ from starlette.responses import HTMLResponse, RedirectResponse
 
 import rocketjob as rj
 from rocketjob.config import get_store
-from rocketjob.mission_control import views
+from rocketjob.mission_control import batches, views
 from rocketjob.mission_control.api import Cursor, JobId, ListState, Search, load_page
 from rocketjob.mission_control.templating import Links, Renderer
 from rocketjob.states import list_state
@@ -49,7 +49,7 @@ def jobs(
         "q": q or "",
         "cursor": cursor,
         "page": page,
-        "rows": [_row(job, now) for job in page.jobs],
+        "rows": _rows(page.jobs, now),
         "counts": rj.Job.counts(),
         "now": now,
         "title": views.LIST_NAMES[state] + " jobs",
@@ -59,12 +59,18 @@ def jobs(
     return _render(request, "jobs", context, fragment)
 
 
-def _row(job: rj.Job, now: datetime) -> dict[str, Any]:
-    return {
-        "job": job,
-        "state": list_state(job.state, job.run_at, now),
-        "duration": views.duration_text(job, now),
-    }
+def _rows(jobs: list[rj.Job], now: datetime) -> list[dict[str, Any]]:
+    processing = [j.id for j in jobs if isinstance(j, rj.BatchJob) and j.state is rj.State.RUNNING]
+    workers = rj.BatchJob.workers_on(processing) if processing else {}  # type: ignore[arg-type]
+    return [
+        {
+            "job": job,
+            "state": list_state(job.state, job.run_at, now),
+            "duration": views.duration_text(job, now),
+            "workers": workers.get(job.id, 0) if job.id is not None else 0,
+        }
+        for job in jobs
+    ]
 
 
 @router.get("/jobs/{job_id}")
@@ -78,6 +84,7 @@ def job(request: Request, job_id: JobId, fragment: Fragment = False) -> HTMLResp
         "duration": views.duration_text(found, now),
         "fields": views.field_views(found.fields),
         "history": list(reversed(found.history())),
+        "batch": batches.batch_context(found, now) if isinstance(found, rj.BatchJob) else None,
         "now": now,
         "title": f"{views.short_class(found.class_name)} #{found.id}",
         "live_url": Links.of(request).job(found.id) + "?fragment=1",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rocketjob.errors import ConfigurationError
 from rocketjob.store.base import Claim, Clock, Finished, JobChange, NewJob, Row, Store, utc_now
+from rocketjob.store.batches import NewSlice, SliceClaim
 
 
 def open_store(url: str, clock: Clock = utc_now, *, pool_size: int = 12) -> Store:
@@ -23,4 +24,15 @@ def open_store(url: str, clock: Clock = utc_now, *, pool_size: int = 12) -> Stor
     )
 
 
-__all__ = ["Claim", "Clock", "Finished", "JobChange", "NewJob", "Row", "Store", "open_store"]
+__all__ = [
+    "Claim",
+    "Clock",
+    "Finished",
+    "JobChange",
+    "NewJob",
+    "NewSlice",
+    "Row",
+    "SliceClaim",
+    "Store",
+    "open_store",
+]

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple, TypeVar
 
 from rocketjob.errors import SchemaOutOfDate
+from rocketjob.store.batches import BatchStore
 from rocketjob.store.sqlfiles import Migration, load_migrations, load_queries
 
 Row = dict[str, Any]
@@ -68,7 +69,7 @@ class Finished(NamedTuple):
     keep: bool  # False: the job is destroyed on completion
 
 
-class Store(ABC):
+class Store(BatchStore, ABC):
     backend: str
     url: str
 

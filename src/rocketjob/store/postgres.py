@@ -26,6 +26,7 @@ from rocketjob.store.base import (
     redact,
     utc_now,
 )
+from rocketjob.store.batches import NewSlice
 from rocketjob.store.sqlfiles import Migration
 
 INSERT_CHUNK = 5_000
@@ -34,7 +35,7 @@ MIGRATION_LOCK = zlib.crc32(b"rocketjob.migrate")
 
 Connection = psycopg.Connection[Row]
 # Queries that claim work in index order (see the claim pool).
-CLAIMS = frozenset({"claim_jobs"})
+CLAIMS = frozenset({"claim_jobs", "claim_slices"})
 # Channel names of the notifications, as the worker knows them.
 CHANNELS = {"rocketjob_jobs": "jobs", "rocketjob_control": "control"}
 
@@ -175,6 +176,16 @@ class PostgresStore(Store):
     ) -> int:
         arrays = {"ids": [c.id for c in claims], "leases": [c.lease for c in claims]}
         return self.execute(query, {**params, **arrays})
+
+    def _insert_slices(self, job_id: int, slices: Sequence[NewSlice]) -> None:
+        params = {
+            "job_id": job_id,
+            "position": [s.position for s in slices],
+            "first_record": [s.first_record for s in slices],
+            "record_count": [s.record_count for s in slices],
+            "records": [s.records for s in slices],
+        }
+        self.execute("insert_slices", params)
 
     def applied_migrations(self) -> set[int]:
         with self._conn() as conn:

@@ -8,6 +8,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import asdict
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 
 from rocketjob.errors import ConfigurationError, DatabaseUnavailable
 from rocketjob.store.base import Claim, Clock, NewJob, Row, Store, utc_now
+from rocketjob.store.batches import NewSlice
 from rocketjob.store.sqlfiles import Migration
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
@@ -152,6 +154,41 @@ class SQLiteStore(Store):
         rows = [{**shared, "id": c.id, "lease": c.lease} for c in claims]
         with self.transaction(), _busy_as_unavailable(self.path):
             return self._connection().executemany(self.queries[query], rows).rowcount
+
+    def _insert_slices(self, job_id: int, slices: Sequence[NewSlice]) -> None:
+        rows = [{"job_id": job_id, **asdict(s)} for s in slices]
+        self._connection().executemany(self.queries["insert_slices"], rows)
+
+    def _array_param(self, values: Sequence[Any]) -> Any:
+        return json.dumps(list(values))
+
+    # No data-modifying CTEs here: what PostgreSQL does in one statement, one transaction.
+
+    def _complete_slice(self, params: dict[str, Any]) -> Row | None:
+        with self.transaction():
+            done = self.fetch_one("complete_slice", params)
+            if done is None:
+                return None
+            counted = {
+                "job_id": done["job_id"],
+                "records": done["record_count"],
+                "started_at": done["started_at"],
+            }
+            return self.fetch_one("count_completed_slice", counted)
+
+    def _fail_slice(self, params: dict[str, Any]) -> bool:
+        with self.transaction():
+            failed = self.fetch_one("fail_slice", params)
+            if failed is not None:
+                self.execute("count_failed_slice", {"job_id": failed["job_id"]})
+        return failed is not None
+
+    def _requeue_failed_slices(self, params: dict[str, Any]) -> int:
+        with self.transaction():
+            requeued = len(self.fetch_all("requeue_failed_slices", params))
+            if requeued:
+                self.execute("uncount_failed_slices", {**params, "n": requeued})
+        return requeued
 
     def _names_param(self, names: Sequence[str]) -> dict[str, Any]:
         return {"names": json.dumps(list(names))}

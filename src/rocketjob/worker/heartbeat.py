@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 
+from rocketjob.batch.lifecycle import reap_slices
 from rocketjob.errors import DatabaseUnavailable
 from rocketjob.store import Store
 
@@ -101,3 +102,4 @@ class Heartbeat:
             log.warning(
                 "job %s %s requeued: its worker stopped heartbeating", row["id"], row["class_name"]
             )
+        reap_slices(self.store, self.zombie_timeout)

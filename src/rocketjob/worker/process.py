@@ -13,11 +13,13 @@ from collections.abc import Sequence
 from datetime import timedelta
 from types import FrameType
 
+from rocketjob.batch.lifecycle import BatchOutcome, settle_batches
+from rocketjob.batch.processing import SliceWork, claim_slices
 from rocketjob.config import get_store
 from rocketjob.errors import ConfigurationError, DatabaseUnavailable
 from rocketjob.execution import Outcome, Result, load_claimed, log_outcome
 from rocketjob.jobs import process_name
-from rocketjob.store import Claim, Finished, Row, Store
+from rocketjob.store import Claim, Finished, Row, SliceClaim, Store
 from rocketjob.worker.control import ZOMBIE_TIMEOUT
 from rocketjob.worker.heartbeat import Heartbeat
 from rocketjob.worker.threads import Threads, Work
@@ -80,12 +82,15 @@ class Worker:
         self._desired: str | None = None
         self._signals = 0
         self._wake = threading.Event()
-        self._threads = Threads(threads, self.name, on_outcome=self._outcome_ready)
+        self._threads = Threads(
+            threads, self.name, on_outcome=self._outcome_ready, next_slice=self._next_slice
+        )
         self._to_record: list[Outcome] = []
         self._oldest_unrecorded = 0.0
         self._job_seconds = 0.1  # moving average of how long a job takes here
         self._refill_at = threads - 1
         self._outage_wait = 0.0
+        self._swept_at = 0.0
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -187,7 +192,40 @@ class Worker:
         )
         for row in rows:
             self._dispatch(row)
-        return len(rows)
+        # Threads no job is waiting for take slices of batch jobs: one each, never ahead,
+        # so a job queued meanwhile waits at most one slice for a thread.
+        idle = self.threads - self._threads.unfinished
+        slices = (
+            claim_slices(self.store, self.name, idle, include=self.include, exclude=self.exclude)
+            if idle > 0
+            else []
+        )
+        for item in slices:
+            self._threads.submit(item)
+        claimed = len(rows) + len(slices)
+        return claimed or self._sweep_batches()
+
+    def _next_slice(self) -> SliceWork | None:
+        # On a thread that just finished a slice: one more, while the worker runs.
+        if self.state != "running" or self._signals or self._desired in ("paused", "stopping"):
+            return None
+        try:
+            claimed = claim_slices(
+                self.store, self.name, 1, include=self.include, exclude=self.exclude
+            )
+        except DatabaseUnavailable:
+            return None
+        return claimed[0] if claimed else None
+
+    def _sweep_batches(self) -> int:
+        """Now and then, finishes the batch jobs whose last slice's worker could not."""
+        if time.monotonic() - self._swept_at < self.poll_interval:
+            return 0
+        self._swept_at = time.monotonic()
+        held = settle_batches(self.store, self.name)
+        for job, claim in held:
+            self._threads.submit((job, claim))
+        return len(held)
 
     def _dispatch(self, row: Row) -> None:
         job, claim = load_claimed(row)
@@ -210,6 +248,9 @@ class Worker:
 
     def _record(self, *, now: bool = False) -> None:
         for outcome in self._threads.take_outcomes():
+            if isinstance(outcome, BatchOutcome):
+                outcome.log()  # recorded already, by the thread that ran it
+                continue
             self._add_outcome(outcome)
             if outcome.result is not Result.EXPIRED:
                 self._job_seconds = 0.8 * self._job_seconds + 0.2 * outcome.seconds
@@ -305,11 +346,14 @@ class Worker:
             log.warning("could not record outcomes: %s", error)
 
     def _hand_back(self, work: Sequence[Work], reason: str) -> None:
-        claims: list[Claim] = [claim for _, claim in work]
-        if not claims:
-            return
+        claims: list[Claim] = [w[1] for w in work if not isinstance(w, SliceWork)]
+        held: list[SliceClaim] = [w.held for w in work if isinstance(w, SliceWork)]
         try:
-            self.store.hand_back_jobs(claims, self.name, reason)
-            log.info("worker %s handed back %d jobs: %s", self.name, len(claims), reason)
+            if claims:
+                self.store.hand_back_jobs(claims, self.name, reason)
+                log.info("worker %s handed back %d jobs: %s", self.name, len(claims), reason)
+            if held:
+                self.store.hand_back_slices(held)
+                log.info("worker %s handed back %d slices: %s", self.name, len(held), reason)
         except DatabaseUnavailable as error:
-            log.warning("could not hand back %d jobs (the reaper will): %s", len(claims), error)
+            log.warning("could not hand back its work (the reaper will): %s", error)

@@ -5,16 +5,34 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 
+from rocketjob.batch.lifecycle import BatchOutcome, run_batch_job
+from rocketjob.batch.processing import SliceWork
 from rocketjob.execution import Outcome, perform_claimed
 from rocketjob.jobs import Job
 from rocketjob.store import Claim
 
 log = logging.getLogger("rocketjob.job")
 
-Work = tuple[Job, Claim]
+# A claimed job, or a claimed slice of a batch job.
+Work = tuple[Job, Claim] | SliceWork
+Done = Outcome | BatchOutcome
+# A thread that finished a slice claims the next one itself for this long, then goes back
+# to the loop, which claims due jobs first: how long a more urgent job may wait.
+SLICE_RUN_SECONDS = 0.5
+
+
+def perform(work: Work, worker_name: str) -> Done:
+    """Runs one piece of claimed work; batch work records its own outcome as it goes."""
+    if isinstance(work, SliceWork):
+        return work.run()
+    job, claim = work
+    if job.batch:  # its before or after step
+        return run_batch_job(job, claim, worker_name)
+    return perform_claimed(job, claim, worker_name)
 
 
 class Threads:
@@ -24,12 +42,19 @@ class Threads:
     un-started jobs back to the database).
     """
 
-    def __init__(self, count: int, worker_name: str, on_outcome: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        count: int,
+        worker_name: str,
+        on_outcome: Callable[[], None],
+        next_slice: Callable[[], SliceWork | None] = lambda: None,
+    ) -> None:
         self.count = count
         self.worker_name = worker_name
         self._on_outcome = on_outcome
+        self._next_slice = next_slice
         self._waiting: queue.SimpleQueue[Work | None] = queue.SimpleQueue()
-        self._outcomes: deque[Outcome] = deque()
+        self._outcomes: deque[Done] = deque()
         self._lock = threading.Lock()
         self._running: dict[int, Work] = {}  # thread index -> what it runs now
         self._unfinished = 0  # submitted, and neither finished nor taken back
@@ -71,7 +96,7 @@ class Threads:
                 with self._lock:
                     self._unfinished -= 1
 
-    def take_outcomes(self) -> list[Outcome]:
+    def take_outcomes(self) -> list[Done]:
         outcomes = []
         while self._outcomes:
             outcomes.append(self._outcomes.popleft())
@@ -90,14 +115,25 @@ class Threads:
 
     def _loop(self, index: int) -> None:
         while (work := self._waiting.get()) is not None:
-            job, claim = work
             with self._lock:
                 self._running[index] = work
-            if log.isEnabledFor(logging.INFO):
-                log.info("job %s %s started", job.id, job.class_name)
-            outcome = perform_claimed(job, claim, self.worker_name)
+            if log.isEnabledFor(logging.INFO) and not isinstance(work, SliceWork):
+                log.info("job %s %s started", work[0].id, work[0].class_name)
+            outcome = perform(work, self.worker_name)
+            if isinstance(work, SliceWork):
+                outcome = self._more_slices(index, outcome)
             self._outcomes.append(outcome)
             with self._lock:
                 del self._running[index]
                 self._unfinished -= 1
             self._on_outcome()
+
+    def _more_slices(self, index: int, outcome: Done) -> Done:
+        """Runs further slices on this thread for a short while; the last one's outcome."""
+        until = time.monotonic() + SLICE_RUN_SECONDS
+        while time.monotonic() < until and (work := self._next_slice()) is not None:
+            with self._lock:
+                self._running[index] = work
+            self._outcomes.append(outcome)
+            outcome = work.run()
+        return outcome

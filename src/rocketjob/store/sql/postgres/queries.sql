@@ -327,3 +327,259 @@ WHERE state = 'queued' AND run_at IS NOT NULL AND run_at > %(now)s
   AND (run_at, id) > (%(after_run_at)s, %(after_id)s)
   AND (class_name = ANY(%(classes)s::text[]) OR description ILIKE %(pattern)s ESCAPE '\')
 ORDER BY run_at, id LIMIT %(limit)s;
+
+-- Batch jobs ---------------------------------------------------------------------------
+
+-- name: insert_batch
+-- Starts an upload; nothing comes back if the job already has (or is receiving) one.
+INSERT INTO rocketjob_batches (job_id, slice_size, input_header, output_header,
+                               upload_started_at)
+VALUES (%(job_id)s, %(slice_size)s, %(input_header)s::jsonb, %(output_header)s::jsonb,
+        %(now)s)
+ON CONFLICT (job_id) DO NOTHING
+RETURNING job_id;
+
+-- name: insert_slices
+-- A chunk of slices in one statement: arrays unnested into rows.
+INSERT INTO rocketjob_slices (job_id, position, first_record, record_count, records)
+SELECT %(job_id)s, position, first_record, record_count, records
+FROM unnest(%(position)s::integer[], %(first_record)s::bigint[],
+            %(record_count)s::integer[], %(records)s::bytea[])
+     AS given(position, first_record, record_count, records);
+
+-- name: count_uploaded
+UPDATE rocketjob_batches SET uploaded_records = %(records)s WHERE job_id = %(job_id)s;
+
+-- name: finish_upload
+UPDATE rocketjob_batches SET record_count = %(records)s, uploaded_records = %(records)s,
+                             uploaded_at = %(now)s
+WHERE job_id = %(job_id)s;
+
+-- name: drop_slices
+DELETE FROM rocketjob_slices WHERE job_id = %(job_id)s;
+
+-- name: drop_batch
+DELETE FROM rocketjob_batches WHERE job_id = %(job_id)s;
+
+-- name: select_batch
+SELECT job_id, slice_size, input_header, output_header, record_count, uploaded_records,
+       records_done, upload_started_at, uploaded_at, run_started_at, run_records
+FROM rocketjob_batches WHERE job_id = %(job_id)s;
+
+-- name: set_output_header
+-- The first slice to write CSV output fixes the header; every later one gets that one.
+UPDATE rocketjob_batches SET output_header = coalesce(output_header, %(header)s::jsonb)
+WHERE job_id = %(job_id)s
+RETURNING output_header;
+
+-- name: claim_slices
+-- The most urgent processing job that has queued slices, then its slices in input order;
+-- slices other workers hold are skipped.
+WITH job AS (
+    SELECT j.id FROM rocketjob_jobs AS j
+    WHERE j.state = 'running' AND j.sub_state = 'processing'
+      AND (%(include)s::text IS NULL OR j.class_name ~ %(include)s)
+      AND (%(exclude)s::text IS NULL OR j.class_name !~ %(exclude)s)
+      AND EXISTS (SELECT 1 FROM rocketjob_slices AS q
+                  WHERE q.job_id = j.id AND q.state = 'queued')
+    ORDER BY j.priority, j.id
+    LIMIT 1
+), next AS (
+    SELECT s.id FROM rocketjob_slices AS s
+    WHERE s.job_id = (SELECT id FROM job) AND s.state = 'queued'
+    ORDER BY s.position
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE rocketjob_slices AS s SET
+    state = 'running',
+    worker_name = %(worker_name)s,
+    lease = s.lease + 1,
+    started_at = %(now)s
+FROM next WHERE s.id = next.id
+RETURNING s.id, s.job_id, s.position, s.first_record, s.record_count, s.lease,
+          s.started_at, s.processed, s.records, s.output, s.output_count,
+          -- read afresh with every claim: a replaced upload may have another header
+          (SELECT b.input_header FROM rocketjob_batches AS b WHERE b.job_id = s.job_id)
+              AS input_header,
+          (SELECT b.output_header FROM rocketjob_batches AS b WHERE b.job_id = s.job_id)
+              AS output_header;
+
+-- name: complete_slice
+-- The output is written by the statement that completes the slice, under its lease; the
+-- batch's count of records done moves in the same statement, under the batch row's lock,
+-- so the completion that brings it to the record count is the last one.
+WITH done AS (
+    UPDATE rocketjob_slices SET
+        state = 'completed',
+        completed_at = %(now)s,
+        processed = record_count,
+        records = NULL,
+        output = %(output)s,
+        output_count = %(output_count)s
+    WHERE id = %(id)s AND lease = %(lease)s AND state = 'running'
+    RETURNING job_id, record_count, started_at
+)
+UPDATE rocketjob_batches AS b SET
+    records_done = b.records_done + done.record_count,
+    run_started_at = coalesce(b.run_started_at, done.started_at)
+FROM done WHERE b.job_id = done.job_id
+RETURNING b.job_id, b.records_done, b.record_count, b.failed_slices;
+
+-- name: set_batch_percent
+UPDATE rocketjob_jobs SET percent_complete = %(percent_complete)s
+WHERE id = %(job_id)s AND state = 'running' AND percent_complete <> %(percent_complete)s;
+
+-- name: fail_slice
+-- A record raised: the output of the records before it is kept, to be appended to.
+WITH failed AS (
+    UPDATE rocketjob_slices SET
+        state = 'failed',
+        completed_at = %(now)s,
+        processed = %(processed)s,
+        output = %(output)s,
+        output_count = %(output_count)s,
+        failed_record = %(failed_record)s,
+        exception = %(exception)s::jsonb
+    WHERE id = %(id)s AND lease = %(lease)s AND state = 'running'
+    RETURNING job_id
+)
+UPDATE rocketjob_batches AS b SET failed_slices = b.failed_slices + 1
+FROM failed WHERE b.job_id = failed.job_id
+RETURNING b.job_id;
+
+-- name: slices_left
+-- Equalities on both columns of the state index, so each probe stops at one entry.
+SELECT (EXISTS (SELECT 1 FROM rocketjob_slices WHERE job_id = %(job_id)s AND state = 'queued')
+        OR EXISTS (SELECT 1 FROM rocketjob_slices WHERE job_id = %(job_id)s AND state = 'running'))
+       AS busy,
+       (SELECT count(*) FROM rocketjob_slices
+        WHERE job_id = %(job_id)s AND state = 'failed') AS failed,
+       (SELECT record_count FROM rocketjob_batches WHERE job_id = %(job_id)s) AS record_count;
+
+-- name: start_batch_after
+-- Exactly one worker moves a finished batch from processing to after, and holds it.
+UPDATE rocketjob_jobs AS job SET
+    sub_state = 'after',
+    worker_name = %(worker_name)s,
+    lease = job.lease + 1,
+    version = job.version + 1
+WHERE job.id = %(job_id)s AND job.state = 'running' AND job.sub_state = 'processing'
+  AND EXISTS (SELECT 1 FROM rocketjob_batches AS b
+              WHERE b.job_id = job.id AND b.record_count IS NOT NULL)
+  AND NOT EXISTS (SELECT 1 FROM rocketjob_slices AS s
+                  WHERE s.job_id = job.id AND s.state <> 'completed')
+RETURNING id, class_name, description, priority, state, sub_state, run_at, expires_at,
+          destroy_on_complete, created_at, started_at, completed_at, failure_count,
+          worker_name, lease, version, percent_complete, exception, fields;
+
+-- name: fail_batch_job
+-- Only failed slices are left: the job fails, once.
+UPDATE rocketjob_jobs AS job SET
+    state = 'failed',
+    completed_at = %(now)s,
+    failure_count = job.failure_count + 1,
+    exception = %(exception)s::jsonb,
+    version = job.version + 1,
+    history = job.history || jsonb_build_array(jsonb_build_object(
+        'at', %(now)s::timestamptz, 'from', 'running', 'to', 'failed',
+        'action', 'fail', 'by', %(worker_name)s::text, 'message', %(message)s::text))
+WHERE job.id = %(job_id)s AND job.state = 'running' AND job.sub_state = 'processing'
+  AND EXISTS (SELECT 1 FROM rocketjob_batches AS b
+              WHERE b.job_id = job.id AND b.record_count IS NOT NULL)
+  AND NOT EXISTS (SELECT 1 FROM rocketjob_slices AS s
+                  WHERE s.job_id = job.id AND s.state IN ('queued', 'running'))
+  AND (SELECT count(*) FROM rocketjob_slices AS s
+       WHERE s.job_id = job.id AND s.state = 'failed') = %(failed)s;
+
+-- name: settle_candidates
+-- Processing jobs with nothing queued or running: a missed last slice, a late upload end.
+SELECT j.id FROM rocketjob_jobs AS j JOIN rocketjob_batches AS b ON b.job_id = j.id
+WHERE j.state = 'running' AND j.sub_state = 'processing' AND b.record_count IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM rocketjob_slices AS s
+                  WHERE s.job_id = j.id AND s.state IN ('queued', 'running'))
+ORDER BY j.priority, j.id;
+
+-- name: begin_batch_before
+UPDATE rocketjob_jobs SET sub_state = 'before'
+WHERE id = %(id)s AND lease = %(lease)s AND state = 'running' AND sub_state IS NULL;
+
+-- name: begin_batch_processing
+-- before_batch() ran: the job is released to every worker's slice claims. A pause that
+-- came meanwhile is kept; before_batch() is not run again on resume.
+UPDATE rocketjob_jobs SET
+    sub_state = 'processing',
+    worker_name = NULL,
+    version = version + 1
+WHERE id = %(id)s AND lease = %(lease)s AND state IN ('running', 'paused')
+  AND coalesce(sub_state, 'before') = 'before';
+
+-- name: restart_batch_run
+UPDATE rocketjob_batches SET run_started_at = NULL, run_records = records_done
+WHERE job_id = %(job_id)s;
+
+-- name: requeue_failed_slices
+WITH requeued AS (
+    UPDATE rocketjob_slices SET
+        state = 'queued', worker_name = NULL, failed_record = NULL, exception = NULL
+    WHERE job_id = %(job_id)s AND state = 'failed'
+      AND (%(position)s::integer IS NULL OR position = %(position)s)
+    RETURNING job_id
+), counted AS (
+    UPDATE rocketjob_batches AS b SET failed_slices = b.failed_slices - moved.n
+    FROM (SELECT job_id, count(*) AS n FROM requeued GROUP BY job_id) AS moved
+    WHERE b.job_id = moved.job_id
+)
+SELECT count(*) AS n FROM requeued;
+
+-- name: requeue_slices_of_dead_workers
+-- Running slices whose worker stopped heartbeating go back to the queue; the next claim
+-- bumps the lease, so the old holder can no longer complete them.
+UPDATE rocketjob_slices AS s SET state = 'queued', worker_name = NULL
+WHERE s.state = 'running'
+  AND s.started_at < %(cutoff)s
+  AND s.worker_name NOT LIKE 'inline:%%'
+  AND NOT EXISTS (
+      SELECT 1 FROM rocketjob_workers AS w
+      WHERE w.name = s.worker_name AND w.heartbeat_at >= %(cutoff)s)
+RETURNING s.id, s.job_id, s.position;
+
+-- name: slice_counts
+SELECT state, count(*) AS slices, coalesce(sum(record_count), 0) AS records
+FROM rocketjob_slices WHERE job_id = %(job_id)s GROUP BY state;
+
+-- name: failed_slices
+SELECT position, first_record, record_count, processed, failed_record, exception,
+       worker_name, started_at, completed_at
+FROM rocketjob_slices
+WHERE job_id = %(job_id)s AND state = 'failed' AND position > %(after)s
+ORDER BY position LIMIT %(limit)s;
+
+-- name: failed_slices_by_exception
+SELECT exception->>'class_name' AS class_name, count(*) AS slices,
+       min(position) AS first_position
+FROM rocketjob_slices WHERE job_id = %(job_id)s AND state = 'failed'
+GROUP BY 1 ORDER BY count(*) DESC, 1;
+
+-- name: failed_slice_records
+SELECT position, first_record, processed, records, exception
+FROM rocketjob_slices
+WHERE job_id = %(job_id)s AND state = 'failed' AND position > %(after)s
+  AND (%(position)s::integer IS NULL OR position = %(position)s)
+ORDER BY position LIMIT %(limit)s;
+
+-- name: output_slices
+SELECT position, output, output_count FROM rocketjob_slices
+WHERE job_id = %(job_id)s AND state = 'completed' AND position > %(after)s
+ORDER BY position LIMIT %(limit)s;
+
+-- name: workers_on_batches
+SELECT job_id, count(DISTINCT worker_name) AS workers FROM rocketjob_slices
+WHERE state = 'running' AND job_id = ANY(%(ids)s::bigint[])
+GROUP BY job_id;
+
+-- name: hand_back_slices
+-- A pausing or stopping worker returns the slices it holds and has not finished.
+UPDATE rocketjob_slices AS s SET state = 'queued', worker_name = NULL
+FROM unnest(%(ids)s::bigint[], %(leases)s::bigint[]) AS held(id, lease)
+WHERE s.id = held.id AND s.lease = held.lease AND s.state = 'running';

@@ -309,3 +309,246 @@ WHERE state = 'queued' AND run_at IS NOT NULL AND run_at > :now
   AND (class_name IN (SELECT value FROM json_each(:classes))
        OR description LIKE :pattern ESCAPE '\')
 ORDER BY run_at, id LIMIT :limit;
+
+-- Batch jobs ---------------------------------------------------------------------------
+
+-- name: insert_batch
+-- Starts an upload; nothing comes back if the job already has (or is receiving) one.
+INSERT INTO rocketjob_batches (job_id, slice_size, input_header, output_header,
+                               upload_started_at)
+VALUES (:job_id, :slice_size, :input_header, :output_header, :now)
+ON CONFLICT (job_id) DO NOTHING
+RETURNING job_id;
+
+-- name: insert_slices
+-- Run once per slice inside one transaction (executemany).
+INSERT INTO rocketjob_slices (job_id, position, first_record, record_count, records)
+VALUES (:job_id, :position, :first_record, :record_count, :records);
+
+-- name: count_uploaded
+UPDATE rocketjob_batches SET uploaded_records = :records WHERE job_id = :job_id;
+
+-- name: finish_upload
+UPDATE rocketjob_batches SET record_count = :records, uploaded_records = :records,
+                             uploaded_at = :now
+WHERE job_id = :job_id;
+
+-- name: drop_slices
+DELETE FROM rocketjob_slices WHERE job_id = :job_id;
+
+-- name: drop_batch
+DELETE FROM rocketjob_batches WHERE job_id = :job_id;
+
+-- name: select_batch
+SELECT job_id, slice_size, input_header, output_header, record_count, uploaded_records,
+       records_done, upload_started_at, uploaded_at, run_started_at, run_records
+FROM rocketjob_batches WHERE job_id = :job_id;
+
+-- name: set_output_header
+-- The first slice to write CSV output fixes the header; every later one gets that one.
+UPDATE rocketjob_batches SET output_header = coalesce(output_header, :header)
+WHERE job_id = :job_id
+RETURNING output_header;
+
+-- name: claim_slices
+-- The most urgent processing job that has queued slices, then its slices in input order.
+-- One statement, so one write lock.
+UPDATE rocketjob_slices SET
+    state = 'running',
+    worker_name = :worker_name,
+    lease = lease + 1,
+    started_at = :now
+WHERE id IN (
+    SELECT s.id FROM rocketjob_slices AS s INDEXED BY rocketjob_slices_queued
+    WHERE s.state = 'queued' AND s.job_id = (
+        SELECT j.id FROM rocketjob_jobs AS j INDEXED BY rocketjob_jobs_processing
+        WHERE j.state = 'running' AND j.sub_state = 'processing'
+          AND (:include IS NULL OR j.class_name REGEXP :include)
+          AND (:exclude IS NULL OR NOT j.class_name REGEXP :exclude)
+          AND EXISTS (SELECT 1 FROM rocketjob_slices AS q INDEXED BY rocketjob_slices_queued
+                      WHERE q.job_id = j.id AND q.state = 'queued')
+        ORDER BY j.priority, j.id
+        LIMIT 1)
+    ORDER BY s.position
+    LIMIT :limit)
+RETURNING id, job_id, position, first_record, record_count, lease, started_at, processed,
+          records, output, output_count,
+          -- read afresh with every claim: a replaced upload may have another header
+          (SELECT b.input_header FROM rocketjob_batches AS b
+           WHERE b.job_id = rocketjob_slices.job_id) AS input_header,
+          (SELECT b.output_header FROM rocketjob_batches AS b
+           WHERE b.job_id = rocketjob_slices.job_id) AS output_header;
+
+-- name: complete_slice
+-- The output is written by the statement that completes the slice, under its lease.
+UPDATE rocketjob_slices SET
+    state = 'completed',
+    completed_at = :now,
+    processed = record_count,
+    records = NULL,
+    output = :output,
+    output_count = :output_count
+WHERE id = :id AND lease = :lease AND state = 'running'
+RETURNING job_id, record_count, started_at;
+
+-- name: count_completed_slice
+-- In the transaction that completed the slice (see the PostgreSQL complete_slice).
+UPDATE rocketjob_batches SET
+    records_done = records_done + :records,
+    run_started_at = coalesce(run_started_at, :started_at)
+WHERE job_id = :job_id
+RETURNING job_id, records_done, record_count, failed_slices;
+
+-- name: set_batch_percent
+UPDATE rocketjob_jobs SET percent_complete = :percent_complete
+WHERE id = :job_id AND state = 'running' AND percent_complete <> :percent_complete;
+
+-- name: fail_slice
+-- A record raised: the output of the records before it is kept, to be appended to.
+UPDATE rocketjob_slices SET
+    state = 'failed',
+    completed_at = :now,
+    processed = :processed,
+    output = :output,
+    output_count = :output_count,
+    failed_record = :failed_record,
+    exception = :exception
+WHERE id = :id AND lease = :lease AND state = 'running'
+RETURNING job_id;
+
+-- name: count_failed_slice
+UPDATE rocketjob_batches SET failed_slices = failed_slices + 1
+WHERE job_id = :job_id
+RETURNING job_id;
+
+-- name: slices_left
+-- Equalities on both columns of the state index, so each probe stops at one entry.
+SELECT (EXISTS (SELECT 1 FROM rocketjob_slices WHERE job_id = :job_id AND state = 'queued')
+        OR EXISTS (SELECT 1 FROM rocketjob_slices WHERE job_id = :job_id AND state = 'running'))
+       AS busy,
+       (SELECT count(*) FROM rocketjob_slices
+        WHERE job_id = :job_id AND state = 'failed') AS failed,
+       (SELECT record_count FROM rocketjob_batches WHERE job_id = :job_id) AS record_count;
+
+-- name: start_batch_after
+-- Exactly one worker moves a finished batch from processing to after, and holds it.
+UPDATE rocketjob_jobs SET
+    sub_state = 'after',
+    worker_name = :worker_name,
+    lease = lease + 1,
+    version = version + 1
+WHERE id = :job_id AND state = 'running' AND sub_state = 'processing'
+  AND EXISTS (SELECT 1 FROM rocketjob_batches AS b
+              WHERE b.job_id = :job_id AND b.record_count IS NOT NULL)
+  AND NOT EXISTS (SELECT 1 FROM rocketjob_slices AS s
+                  WHERE s.job_id = :job_id AND s.state <> 'completed')
+RETURNING id, class_name, description, priority, state, sub_state, run_at, expires_at,
+          destroy_on_complete, created_at, started_at, completed_at, failure_count,
+          worker_name, lease, version, percent_complete, exception, fields;
+
+-- name: fail_batch_job
+-- Only failed slices are left: the job fails, once.
+UPDATE rocketjob_jobs SET
+    state = 'failed',
+    completed_at = :now,
+    failure_count = failure_count + 1,
+    exception = :exception,
+    version = version + 1,
+    history = json_insert(history, '$[#]', json_object(
+        'at', :now, 'from', 'running', 'to', 'failed', 'action', 'fail', 'by', :worker_name,
+        'message', :message))
+WHERE id = :job_id AND state = 'running' AND sub_state = 'processing'
+  AND EXISTS (SELECT 1 FROM rocketjob_batches AS b
+              WHERE b.job_id = :job_id AND b.record_count IS NOT NULL)
+  AND NOT EXISTS (SELECT 1 FROM rocketjob_slices AS s
+                  WHERE s.job_id = :job_id AND s.state IN ('queued', 'running'))
+  AND (SELECT count(*) FROM rocketjob_slices AS s
+       WHERE s.job_id = :job_id AND s.state = 'failed') = :failed;
+
+-- name: settle_candidates
+-- Processing jobs with nothing queued or running: a missed last slice, a late upload end.
+SELECT j.id FROM rocketjob_jobs AS j INDEXED BY rocketjob_jobs_processing
+JOIN rocketjob_batches AS b ON b.job_id = j.id
+WHERE j.state = 'running' AND j.sub_state = 'processing' AND b.record_count IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM rocketjob_slices AS s
+                  WHERE s.job_id = j.id AND s.state IN ('queued', 'running'))
+ORDER BY j.priority, j.id;
+
+-- name: begin_batch_before
+UPDATE rocketjob_jobs SET sub_state = 'before'
+WHERE id = :id AND lease = :lease AND state = 'running' AND sub_state IS NULL;
+
+-- name: begin_batch_processing
+-- before_batch() ran: the job is released to every worker's slice claims. A pause that
+-- came meanwhile is kept; before_batch() is not run again on resume.
+UPDATE rocketjob_jobs SET
+    sub_state = 'processing',
+    worker_name = NULL,
+    version = version + 1
+WHERE id = :id AND lease = :lease AND state IN ('running', 'paused')
+  AND coalesce(sub_state, 'before') = 'before';
+
+-- name: restart_batch_run
+UPDATE rocketjob_batches SET run_started_at = NULL, run_records = records_done
+WHERE job_id = :job_id;
+
+-- name: requeue_failed_slices
+UPDATE rocketjob_slices SET
+    state = 'queued', worker_name = NULL, failed_record = NULL, exception = NULL
+WHERE job_id = :job_id AND state = 'failed' AND (:position IS NULL OR position = :position)
+RETURNING id;
+
+-- name: uncount_failed_slices
+UPDATE rocketjob_batches SET failed_slices = failed_slices - :n WHERE job_id = :job_id;
+
+-- name: requeue_slices_of_dead_workers
+-- Running slices whose worker stopped heartbeating go back to the queue; the next claim
+-- bumps the lease, so the old holder can no longer complete them.
+UPDATE rocketjob_slices SET state = 'queued', worker_name = NULL
+WHERE state = 'running'
+  AND started_at < :cutoff
+  AND worker_name NOT LIKE 'inline:%'
+  AND NOT EXISTS (
+      SELECT 1 FROM rocketjob_workers AS w
+      WHERE w.name = rocketjob_slices.worker_name AND w.heartbeat_at >= :cutoff)
+RETURNING id, job_id, position;
+
+-- name: slice_counts
+SELECT state, count(*) AS slices, coalesce(sum(record_count), 0) AS records
+FROM rocketjob_slices WHERE job_id = :job_id GROUP BY state;
+
+-- name: failed_slices
+SELECT position, first_record, record_count, processed, failed_record, exception,
+       worker_name, started_at, completed_at
+FROM rocketjob_slices
+WHERE job_id = :job_id AND state = 'failed' AND position > :after
+ORDER BY position LIMIT :limit;
+
+-- name: failed_slices_by_exception
+SELECT json_extract(exception, '$.class_name') AS class_name, count(*) AS slices,
+       min(position) AS first_position
+FROM rocketjob_slices WHERE job_id = :job_id AND state = 'failed'
+GROUP BY 1 ORDER BY count(*) DESC, 1;
+
+-- name: failed_slice_records
+SELECT position, first_record, processed, records, exception
+FROM rocketjob_slices
+WHERE job_id = :job_id AND state = 'failed' AND position > :after
+  AND (:position IS NULL OR position = :position)
+ORDER BY position LIMIT :limit;
+
+-- name: output_slices
+SELECT position, output, output_count FROM rocketjob_slices
+WHERE job_id = :job_id AND state = 'completed' AND position > :after
+ORDER BY position LIMIT :limit;
+
+-- name: workers_on_batches
+SELECT job_id, count(DISTINCT worker_name) AS workers FROM rocketjob_slices
+WHERE state = 'running' AND job_id IN (SELECT value FROM json_each(:ids))
+GROUP BY job_id;
+
+-- name: hand_back_slices
+-- A pausing or stopping worker returns the slices it holds and has not finished.
+-- Run once per slice (executemany).
+UPDATE rocketjob_slices SET state = 'queued', worker_name = NULL
+WHERE id = :id AND lease = :lease AND state = 'running';

@@ -1,0 +1,102 @@
+"""`rocketjob batch upload` and `rocketjob batch download`, and an upload's memory."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from batching import people_csv
+from processes import cli_env, rocketjob
+
+import rocketjob as rj
+from rocketjob.cli import EXIT_ERROR, EXIT_IMPORT
+from rocketjob.store import Store
+
+
+def test_upload_then_download_through_the_command_line(
+    store: Store, database_url: str, tmp_path: Path
+) -> None:
+    source = people_csv(tmp_path / "people.csv", 2_500)
+    up = rocketjob("batch", "upload", "batch_jobs.Upcase", str(source), database_url=database_url)
+    assert up.returncode == 0, up.stderr
+    assert up.stdout.strip() == f"job 1: uploaded 2,500 records from {source}"
+    assert "2,500 records" in up.stderr  # the progress bar
+    early = rocketjob(
+        "batch",
+        "download",
+        "--import",
+        "batch_jobs",
+        "1",
+        str(tmp_path / "out.csv.gz"),
+        database_url=database_url,
+    )
+    assert early.returncode == EXIT_ERROR
+    assert early.stderr.strip() == (
+        "rocketjob: error: job 1 is queued: its output can be downloaded once it has completed"
+    )
+    worker = rocketjob("worker", "--burst", "--import", "batch_jobs", database_url=database_url)
+    assert worker.returncode == 0, worker.stderr
+    down = rocketjob(
+        "batch",
+        "download",
+        "--import",
+        "batch_jobs",
+        "1",
+        str(tmp_path / "out.csv.gz"),
+        database_url=database_url,
+    )
+    assert down.returncode == 0, down.stderr
+    assert down.stdout.strip() == f"job 1: downloaded 2,500 records to {tmp_path / 'out.csv.gz'}"
+    lines = gzip.decompress((tmp_path / "out.csv.gz").read_bytes()).decode().splitlines()
+    assert lines[:2] == ["id,name,city", "0,NAME 0,Springfield"] and len(lines) == 2_501
+
+
+def test_a_bad_file_is_one_line_naming_file_and_line_and_leaves_no_job(
+    store: Store, database_url: str, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,name,city\n1,a,b\n2,b\n")
+    result = rocketjob("batch", "upload", "batch_jobs.Upcase", str(bad), database_url=database_url)
+    assert result.returncode == EXIT_ERROR
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"rocketjob: error: {bad}, line 3: 2 fields where the header has 3"
+    )
+    assert rj.Job.counts()["all"] == 0
+
+
+def test_an_unknown_class_is_named(database_url: str, tmp_path: Path) -> None:
+    source = people_csv(tmp_path / "people.csv", 1)
+    result = rocketjob("batch", "upload", "batch_jobs.Nope", str(source), database_url=database_url)
+    assert result.returncode == EXIT_IMPORT
+    assert result.stderr.strip() == (
+        "rocketjob: error: batch_jobs.Nope is not a rocketjob.BatchJob class that can be imported"
+    )
+
+
+def upload_peak_rss_mb(database_url: str, source: Path) -> float:
+    """Peak RSS of one `rocketjob batch upload` process."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rocketjob", "batch", "upload", "batch_jobs.Upcase", str(source)],
+        env=cli_env(database_url),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+    assert process.returncode == 0
+    return usage.ru_maxrss / 1024 if sys.platform != "darwin" else usage.ru_maxrss / 2**20
+
+
+def test_uploading_a_big_file_keeps_memory_flat(
+    store: Store, database_url: str, tmp_path: Path
+) -> None:
+    small = upload_peak_rss_mb(database_url, people_csv(tmp_path / "small.csv", 10))
+    big = people_csv(tmp_path / "big.csv", 1_500_000)  # ~45 MB
+    assert big.stat().st_size > 40e6
+    grown = upload_peak_rss_mb(database_url, big) - small
+    assert grown < 25, (
+        f"uploading {big.stat().st_size / 1e6:.0f} MB grew the process {grown:.0f} MB"
+    )

@@ -1,0 +1,172 @@
+"""Record formats, slice payloads and compressed files: pure, no database."""
+
+from __future__ import annotations
+
+import bz2
+import csv
+import gzip
+import io
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import rocketjob as rj
+from rocketjob.batch.files import open_source, open_target
+from rocketjob.batch.formats import BadOutput, encode_output, parse_output, reader_for
+from rocketjob.batch.slices import decode_output, decode_records, encode_records
+from rocketjob.batch.slices import encode_output as compress
+
+
+def chunks(text: bytes, fmt: str | None, size: int = 2, name: str = "in.csv") -> list[Any]:
+    reader = reader_for(io.BytesIO(text), name, fmt, "utf-8")
+    return [reader.header, *reader.chunks(size)]
+
+
+def test_csv_records_are_rows_under_one_header_and_blank_lines_are_skipped() -> None:
+    text = b'\xef\xbb\xbfid,name\r\n1,"Ada, Countess"\r\n\r\n2,"two\nlines"\n3,x\n'
+    assert chunks(text, "csv") == [
+        ["id", "name"],
+        [["1", "Ada, Countess"], ["2", "two\nlines"]],
+        [["3", "x"]],
+    ]
+
+
+def test_a_ragged_csv_row_names_the_file_and_line() -> None:
+    with pytest.raises(rj.UploadError, match=r"^in\.csv, line 4: 3 fields where the header has 2$"):
+        chunks(b"id,name\n1,a\n2,b\n3,c,extra\n", "csv")
+
+
+def test_bad_csv_quoting_names_the_line() -> None:
+    with pytest.raises(rj.UploadError, match=r"in\.csv, line 3: not valid CSV"):
+        chunks(b'id,name\n1,a\n2,"b"c\n', "csv")
+
+
+def test_a_duplicated_header_column_is_refused() -> None:
+    with pytest.raises(rj.UploadError, match="line 1: the header names column 'id' twice"):
+        chunks(b"id,id\n1,2\n", "csv")
+
+
+def test_bytes_that_do_not_decode_name_the_line() -> None:
+    with pytest.raises(rj.UploadError, match=r"in\.csv, line 3: cannot be decoded as utf-8"):
+        chunks(b"id,name\n1,a\n2,\xff\xfe\n", "csv")
+
+
+def test_json_lines_skip_blank_lines_and_bad_json_names_the_line() -> None:
+    assert chunks(b'1\n\n{"a": [2]}\n"x"\n', "jsonl", 5) == [None, [1, {"a": [2]}, "x"]]
+    with pytest.raises(rj.UploadError, match=r"line 2: not valid JSON"):
+        chunks(b"1\n{oops\n", "jsonl", name="n.jsonl")
+
+
+def test_raw_lines_keep_blank_lines_and_drop_line_ends() -> None:
+    assert chunks(b"a\r\n\nb", None, 5) == [None, ["a", "", "b"]]
+
+
+def test_a_text_stream_is_read_as_lines_too() -> None:
+    reader = reader_for(io.StringIO("id\n1\n2\n"), "s", "csv", "utf-8")
+    assert [reader.header, *reader.chunks(10)] == [["id"], [["1"], ["2"]]]
+
+
+def test_slice_payloads_round_trip_and_output_appends() -> None:
+    records = [["1", "Zoë"], {"a": None}, "x"]
+    assert decode_records(encode_records(records)) == records
+    first = compress("a\n")
+    assert decode_output(compress("b\n", first)) == b"a\nb\n"
+    assert decode_output(None) == b""
+
+
+def test_csv_output_follows_the_header_and_skips_none() -> None:
+    text, count = encode_output("csv", [{"b": 2, "a": 1}, None, {"a": "x,y", "b": ""}], ["a", "b"])
+    assert (text, count) == ('1,2\r\n"x,y",\r\n', 2)
+    assert list(parse_output("csv", text, ["a", "b"])) == [
+        {"a": "1", "b": "2"},
+        {"a": "x,y", "b": ""},
+    ]
+
+
+def test_a_csv_output_record_with_a_field_outside_the_header_is_named() -> None:
+    with pytest.raises(BadOutput, match=r"fields \['c'\] are not in the CSV header") as bad:
+        encode_output("csv", [{"a": 1}, None, {"a": 1, "c": 3}], ["a"])
+    assert bad.value.index == 2
+
+
+def test_a_jsonl_output_record_that_is_not_json_is_named() -> None:
+    with pytest.raises(BadOutput) as bad:
+        encode_output("jsonl", [1, {"x": {1, 2}}], None)
+    assert bad.value.index == 1
+    assert encode_output("jsonl", [1, None, {"é": [True]}], None) == ('1\n{"é":[true]}\n', 2)
+    assert encode_output("lines", ["a", 2], None) == ("a\n2\n", 2)
+
+
+@pytest.mark.parametrize("suffix", ["", ".gz", ".bz2", ".zip"])
+def test_files_are_compressed_and_read_back_by_their_name(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"data.csv{suffix}"
+    with open_target(path) as out:
+        out.write(b"id\n1\n")
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary left
+    with open_source(path) as source:
+        assert source.stream.read() == b"id\n1\n"
+    opener = {".gz": gzip.open, ".bz2": bz2.open}.get(suffix)
+    if opener is not None:
+        assert opener(path).read() == b"id\n1\n"
+    if suffix == ".zip":
+        assert zipfile.ZipFile(path).namelist() == ["data.csv"]
+
+
+def test_a_zip_must_hold_one_file_and_a_missing_file_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "two.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("a.csv", "id\n")
+        archive.writestr("b.csv", "id\n")
+    with (
+        pytest.raises(rj.UploadError, match="must hold exactly one file, not 2"),
+        open_source(path),
+    ):
+        pass
+    with (
+        pytest.raises(rj.UploadError, match=r"nope\.csv: cannot read it"),
+        open_source(tmp_path / "nope.csv"),
+    ):
+        pass
+
+
+def test_a_failed_write_leaves_no_file(tmp_path: Path) -> None:
+    path = tmp_path / "out.csv.gz"
+
+    def interrupted() -> None:
+        with open_target(path) as out:
+            out.write(b"partial")
+            raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        interrupted()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_batch_job_classes_declare_known_formats() -> None:
+    with pytest.raises(TypeError, match="input_format must be one of"):
+        type("Bad", (rj.BatchJob,), {"input_format": "xml"})
+    with pytest.raises(TypeError, match="slice_size must be a positive int"):
+        type("Bad", (rj.BatchJob,), {"slice_size": 0})
+
+
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {
+                "a": st.text(),
+                "b": st.text(alphabet=st.sampled_from('ab ,"\r\n\t é')),
+                "c": st.text(),
+            }
+        ),
+        max_size=20,
+    )
+)
+def test_csv_output_is_what_the_csv_writer_writes(records: list[dict[str, str]]) -> None:
+    written = io.StringIO()
+    writer = csv.writer(written)
+    writer.writerows([r["a"], r["b"], r["c"]] for r in records)
+    assert encode_output("csv", records, ["a", "b", "c"]) == (written.getvalue(), len(records))
