@@ -68,6 +68,7 @@ class FieldSet:
         self.owner = owner
         self.names = tuple(own)
         self.defaults = {name: defaults[name] for name in SETTABLE}
+        self._defaults_row: tuple[dict[str, Any], str] | None = None
         config = ConfigDict(extra="forbid")
         try:
             self.own: type[BaseModel] = create_model(  # type: ignore[call-overload]
@@ -100,6 +101,19 @@ class FieldSet:
             standard = dict(self.defaults)
         own = {name: getattr(model, name) for name in self.names}
         return standard, own, self.dump(model, self.names if sets_standard else None)
+
+    def validate_row(self, values: dict[str, Any]) -> tuple[dict[str, Any], str]:
+        """Standard values and own fields as JSON text, for a row to insert.
+
+        A row that sets nothing gets the class defaults, validated once per class.
+        """
+        if values:
+            standard, _, fields_json = self.validate_create(values)
+            return standard, fields_json
+        if self._defaults_row is None:
+            standard, _, fields_json = self.validate_create({})
+            self._defaults_row = standard, fields_json
+        return dict(self._defaults_row[0]), self._defaults_row[1]
 
     def dump(self, model: BaseModel, names: tuple[str, ...] | None) -> str:
         """The model's own fields as JSON text (`names`: only those; None: all of it)."""

@@ -160,10 +160,10 @@ class Job:
             raise TypeError("create jobs of a Job subclass, not of rocketjob.Job itself")
         rows: list[NewJob] = []
         problems: list[tuple[str, str]] = []
-        validate = cls._fieldset.validate_create
+        validate = cls._fieldset.validate_row
         for index, values in enumerate(many):
             try:
-                standard, _, fields_json = validate(dict(values))
+                standard, fields_json = validate(dict(values))
             except ValidationError as error:
                 problems.extend((f"row {index}: {f}", p) for f, p in error.errors)
                 continue
