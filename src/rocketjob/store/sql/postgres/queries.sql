@@ -328,6 +328,101 @@ WHERE state = 'queued' AND run_at IS NOT NULL AND run_at > %(now)s
   AND (class_name = ANY(%(classes)s::text[]) OR description ILIKE %(pattern)s ESCAPE '\')
 ORDER BY run_at, id LIMIT %(limit)s;
 
+-- Failures (Mission Control) -----------------------------------------------------------
+
+-- name: failure_groups
+-- Failed jobs per job class and exception class, counted over recent windows (a failed
+-- job's completed_at is when it failed); the newest job of a group gives its sample.
+SELECT g.class_name, g.exception_class, g.total, g.last_hour, g.last_day, g.last_week,
+       g.latest_id, latest.exception->>'message' AS latest_message,
+       latest.completed_at AS latest_at
+FROM (
+    SELECT class_name, exception->>'class_name' AS exception_class,
+           count(*) AS total,
+           count(*) FILTER (WHERE completed_at >= %(hour_ago)s) AS last_hour,
+           count(*) FILTER (WHERE completed_at >= %(day_ago)s) AS last_day,
+           count(*) FILTER (WHERE completed_at >= %(week_ago)s) AS last_week,
+           max(id) AS latest_id
+    FROM rocketjob_jobs
+    WHERE state = 'failed'
+    GROUP BY class_name, exception->>'class_name'
+) AS g
+JOIN rocketjob_jobs AS latest ON latest.id = g.latest_id
+ORDER BY g.last_day DESC, g.total DESC, g.class_name, g.exception_class
+LIMIT %(limit)s;
+
+-- name: list_failed_in_group
+-- One group of the Failures view, newest first, along the failures index.
+SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       lease, version, percent_complete, exception, fields
+FROM rocketjob_jobs
+WHERE state = 'failed' AND class_name = %(class_name)s
+  AND exception->>'class_name' = %(exception_class)s AND id < %(before_id)s
+ORDER BY id DESC LIMIT %(limit)s;
+
+-- name: list_failed_with_exception
+-- Failed jobs of any class that raised one exception class.
+SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       lease, version, percent_complete, exception, fields
+FROM rocketjob_jobs
+WHERE state = 'failed' AND exception->>'class_name' = %(exception_class)s
+  AND id < %(before_id)s
+ORDER BY id DESC LIMIT %(limit)s;
+
+-- name: failed_jobs_after
+-- The next chunk of a bulk action on failed jobs, oldest first, after the last one it
+-- handled; every filter is optional (a search matches the classes found for it or the
+-- description).
+SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       lease, version, percent_complete, exception, fields
+FROM rocketjob_jobs
+WHERE state = 'failed' AND id > %(after_id)s
+  AND (%(class_name)s::text IS NULL OR class_name = %(class_name)s)
+  AND (%(exception_class)s::text IS NULL OR exception->>'class_name' = %(exception_class)s)
+  AND (%(pattern)s::text IS NULL OR class_name = ANY(%(classes)s::text[])
+       OR description ILIKE %(pattern)s ESCAPE '\')
+ORDER BY id LIMIT %(limit)s;
+
+-- name: count_failed_matching
+-- How many failed jobs a filter matches, counted up to a cap so a huge list stays cheap.
+SELECT count(*) AS n FROM (
+    SELECT 1 FROM rocketjob_jobs
+    WHERE state = 'failed'
+      AND (%(class_name)s::text IS NULL OR class_name = %(class_name)s)
+      AND (%(exception_class)s::text IS NULL OR exception->>'class_name' = %(exception_class)s)
+      AND (%(pattern)s::text IS NULL OR class_name = ANY(%(classes)s::text[])
+           OR description ILIKE %(pattern)s ESCAPE '\')
+    LIMIT %(cap)s
+) AS capped;
+
+-- name: transition_many
+-- Operators' actions on many jobs in one statement (bulk retry or abort), each applied
+-- only if nobody changed the job since it was read, as `transition` does for one.
+UPDATE rocketjob_jobs AS job SET
+    state = change.state,
+    sub_state = change.sub_state,
+    run_at = change.run_at,
+    started_at = change.started_at,
+    completed_at = change.completed_at,
+    failure_count = change.failure_count,
+    worker_name = change.worker_name,
+    exception = change.exception::jsonb,
+    percent_complete = coalesce(change.percent_complete, job.percent_complete),
+    version = job.version + 1,
+    history = job.history || change.entry::jsonb
+FROM unnest(%(id)s::bigint[], %(version)s::bigint[], %(state)s::text[],
+            %(sub_state)s::text[], %(run_at)s::timestamptz[], %(started_at)s::timestamptz[],
+            %(completed_at)s::timestamptz[], %(failure_count)s::integer[],
+            %(worker_name)s::text[], %(exception)s::text[], %(percent_complete)s::smallint[],
+            %(entry)s::text[])
+     AS change(id, version, state, sub_state, run_at, started_at, completed_at,
+               failure_count, worker_name, exception, percent_complete, entry)
+WHERE job.id = change.id AND job.version = change.version
+RETURNING job.id;
+
 -- Batch jobs ---------------------------------------------------------------------------
 
 -- name: insert_batch
