@@ -42,6 +42,9 @@ def test_failures_are_grouped_with_counts_a_sample_and_a_link(
     assert f'href="{group_list().replace("&", "&amp;")}"' in html
     assert f'href="/jobs/{newest.id}">#{newest.id}</a>' in html
     assert 'aria-label="Retry all failed jobs of sample_jobs.Fails that raised ValueError"' in html
+    fragment = client.get("/failures?fragment=1")  # what the page refreshes itself with
+    assert fragment.status_code == 200
+    assert "sample_jobs.Noop rocketjob.Failed not needed 1 1 1 1" in text_of(fragment.text)
 
 
 def test_no_failures_says_so(store: Store, client: TestClient) -> None:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Form, Request
 from starlette.responses import HTMLResponse, Response
 
 import rocketjob as rj
+from rocketjob.config import get_store
 from rocketjob.failures import GROUPS_SHOWN, count_failed
 from rocketjob.mission_control.api import TEXT
 from rocketjob.mission_control.security import CSRF_FIELD, check_form, current_user
@@ -102,6 +103,7 @@ def failures(request: Request, fragment: bool = False) -> HTMLResponse:
     context = {
         "groups": rows,
         "more": len(groups) > GROUPS_SHOWN,
+        "now": get_store().now(),
         "title": "Failures",
         "live_url": links.failures() + "?fragment=1",
     }
