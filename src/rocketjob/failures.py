@@ -44,6 +44,18 @@ class BulkOutcome:
     skipped: int
 
 
+def describe_filter(which: FailedFilter) -> str:
+    """How a filter narrows "failed jobs": " of X that raised Y", " matching “q”"."""
+    text = ""
+    if which.class_name:
+        text += f" of {which.class_name}"
+    if which.exception_class:
+        text += f" that raised {which.exception_class}"
+    if which.q:
+        text += f" matching “{which.q}”"
+    return text
+
+
 def failed_job_groups(limit: int = GROUPS_SHOWN) -> list[FailedJobGroup]:
     """Failed jobs grouped by job class and exception class, busiest in the last day first."""
     return [

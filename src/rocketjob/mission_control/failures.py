@@ -11,7 +11,7 @@ from starlette.responses import HTMLResponse, Response
 
 import rocketjob as rj
 from rocketjob.config import get_store
-from rocketjob.failures import GROUPS_SHOWN, count_failed
+from rocketjob.failures import GROUPS_SHOWN, count_failed, describe_filter
 from rocketjob.mission_control.api import TEXT
 from rocketjob.mission_control.security import CSRF_FIELD, check_form, current_user
 from rocketjob.mission_control.templating import Links, Renderer
@@ -34,18 +34,6 @@ class BulkForm:
     filtered: bool
 
 
-def qualifier(which: rj.FailedFilter) -> str:
-    """How a filter narrows "failed jobs": " of X that raised Y", " matching “q”"."""
-    text = ""
-    if which.class_name:
-        text += f" of {which.class_name}"
-    if which.exception_class:
-        text += f" that raised {which.exception_class}"
-    if which.q:
-        text += f" matching “{which.q}”"
-    return text
-
-
 def bulk_form(which: rj.FailedFilter, back: str) -> BulkForm:
     fields = {
         "class_name": which.class_name or "",
@@ -53,7 +41,7 @@ def bulk_form(which: rj.FailedFilter, back: str) -> BulkForm:
         "q": which.q or "",
         "back": back,
     }
-    what = qualifier(which)
+    what = describe_filter(which)
     return BulkForm(f"failed jobs{what}", fields, filtered=bool(what))
 
 
@@ -61,7 +49,7 @@ def matching_count(which: rj.FailedFilter, failed: int) -> str:
     """How many failed jobs the filter matches, as shown: capped, "10,000+" past the cap.
 
     `failed` is the count of every failed job, known already from the counters."""
-    if not qualifier(which):
+    if not describe_filter(which):
         return f"{failed:,}"
     n = count_failed(which, COUNT_CAP + 1)
     return f"{COUNT_CAP:,}+" if n > COUNT_CAP else f"{n:,}"
@@ -71,9 +59,9 @@ def outcome_text(outcome: rj.BulkOutcome, which: rj.FailedFilter) -> str:
     """The flash after a bulk action: how many were changed, and how many were skipped."""
     action = outcome.action.value
     if not outcome.done and not outcome.skipped:
-        return f"No failed jobs{qualifier(which)}: nothing to {action}."
+        return f"No failed jobs{describe_filter(which)}: nothing to {action}."
     jobs = "job" if outcome.done == 1 else "jobs"
-    text = f"{_DONE[action]} {outcome.done:,} failed {jobs}{qualifier(which)}."
+    text = f"{_DONE[action]} {outcome.done:,} failed {jobs}{describe_filter(which)}."
     if outcome.skipped:
         they = "it" if outcome.skipped == 1 else "they"
         text += f" Skipped {outcome.skipped:,}: {they} changed meanwhile."
