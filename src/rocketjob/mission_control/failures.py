@@ -19,8 +19,10 @@ from rocketjob.mission_control.templating import Links, Renderer
 router = APIRouter(include_in_schema=False)
 BulkAction = Literal["retry", "abort"]
 FilterText = Annotated[str, Form(max_length=300, pattern=TEXT)]
-# Counting matches stops here: a filter over a huge list stays cheap ("10,000+").
-COUNT_CAP = 10_000
+# Counting matches stops here, so a filter over a huge list stays cheap ("1,000+"); a
+# search reads descriptions row by row and counts less far.
+COUNT_CAP = 1_000
+SEARCH_COUNT_CAP = 200
 _LABELS = {"retry": "Retry all", "abort": "Abort all"}
 _DONE = {"retry": "Retried", "abort": "Aborted"}
 
@@ -51,8 +53,9 @@ def matching_count(which: rj.FailedFilter, failed: int) -> str:
     `failed` is the count of every failed job, known already from the counters."""
     if not describe_filter(which):
         return f"{failed:,}"
-    n = count_failed(which, COUNT_CAP + 1)
-    return f"{COUNT_CAP:,}+" if n > COUNT_CAP else f"{n:,}"
+    cap = SEARCH_COUNT_CAP if which.q else COUNT_CAP
+    n = count_failed(which, cap + 1)
+    return f"{cap:,}+" if n > cap else f"{n:,}"
 
 
 def outcome_text(outcome: rj.BulkOutcome, which: rj.FailedFilter) -> str:

@@ -74,7 +74,13 @@ class FailureStore(ABC):
 
     def count_failed(self, which: FailedFilter, cap: int) -> int:
         """How many failed jobs `which` matches, counting no further than `cap`."""
-        row = self.fetch_one("count_failed_matching", {**self._filter_params(which), "cap": cap})
+        if which.q:
+            if which.class_name or which.exception_class:
+                raise ValueError("count a search, or a job and exception class, not both")
+            row = self.fetch_one("count_failed_search", {**self.search_params(which.q), "cap": cap})
+        else:
+            params = {"class_name": which.class_name, "exception_class": which.exception_class}
+            row = self.fetch_one("count_failed_matching", {**params, "cap": cap})
         return int(row["n"]) if row else 0
 
     def _filter_params(self, which: FailedFilter) -> dict[str, Any]:

@@ -46,6 +46,7 @@ UPDATE rocketjob_jobs SET
     failure_count = %(failure_count)s,
     worker_name = %(worker_name)s,
     exception = %(exception)s::jsonb,
+    exception_class = %(exception)s::jsonb->>'class_name',
     percent_complete = COALESCE(%(percent_complete)s, percent_complete),
     version = version + 1,
     history = history || %(entry)s::jsonb
@@ -186,6 +187,7 @@ UPDATE rocketjob_jobs SET
     completed_at = %(now)s,
     failure_count = failure_count + 1,
     exception = %(exception)s::jsonb,
+    exception_class = %(exception)s::jsonb->>'class_name',
     version = version + 1,
     history = history || jsonb_build_array(jsonb_build_object(
         'at', %(now)s::timestamptz, 'from', 'running', 'to', 'failed',
@@ -337,7 +339,7 @@ SELECT g.class_name, g.exception_class, g.total, g.last_hour, g.last_day, g.last
        g.latest_id, latest.exception->>'message' AS latest_message,
        latest.completed_at AS latest_at
 FROM (
-    SELECT class_name, exception->>'class_name' AS exception_class,
+    SELECT class_name, exception_class,
            count(*) AS total,
            count(*) FILTER (WHERE completed_at >= %(hour_ago)s) AS last_hour,
            count(*) FILTER (WHERE completed_at >= %(day_ago)s) AS last_day,
@@ -345,9 +347,11 @@ FROM (
            max(id) AS latest_id
     FROM rocketjob_jobs
     WHERE state = 'failed'
-    GROUP BY class_name, exception->>'class_name'
+    GROUP BY class_name, exception_class
 ) AS g
-JOIN rocketjob_jobs AS latest ON latest.id = g.latest_id
+CROSS JOIN LATERAL (
+    SELECT exception, completed_at FROM rocketjob_jobs WHERE id = g.latest_id
+) AS latest
 ORDER BY g.last_day DESC, g.total DESC, g.class_name, g.exception_class
 LIMIT %(limit)s;
 
@@ -358,7 +362,7 @@ SELECT id, class_name, description, priority, state, sub_state, run_at, expires_
        lease, version, percent_complete, exception, fields
 FROM rocketjob_jobs
 WHERE state = 'failed' AND class_name = %(class_name)s
-  AND exception->>'class_name' = %(exception_class)s AND id < %(before_id)s
+  AND exception_class = %(exception_class)s AND id < %(before_id)s
 ORDER BY id DESC LIMIT %(limit)s;
 
 -- name: list_failed_with_exception
@@ -367,7 +371,7 @@ SELECT id, class_name, description, priority, state, sub_state, run_at, expires_
        destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
        lease, version, percent_complete, exception, fields
 FROM rocketjob_jobs
-WHERE state = 'failed' AND exception->>'class_name' = %(exception_class)s
+WHERE state = 'failed' AND exception_class = %(exception_class)s
   AND id < %(before_id)s
 ORDER BY id DESC LIMIT %(limit)s;
 
@@ -381,21 +385,30 @@ SELECT id, class_name, description, priority, state, sub_state, run_at, expires_
 FROM rocketjob_jobs
 WHERE state = 'failed' AND id > %(after_id)s
   AND (%(class_name)s::text IS NULL OR class_name = %(class_name)s)
-  AND (%(exception_class)s::text IS NULL OR exception->>'class_name' = %(exception_class)s)
+  AND (%(exception_class)s::text IS NULL OR exception_class = %(exception_class)s)
   AND (%(pattern)s::text IS NULL OR class_name = ANY(%(classes)s::text[])
        OR description ILIKE %(pattern)s ESCAPE '\')
 ORDER BY id LIMIT %(limit)s;
 
 -- name: count_failed_matching
--- How many failed jobs a filter matches, counted up to a cap so a huge list stays cheap.
+-- How many failed jobs of a job class and/or exception class there are, counted up to a
+-- cap so a huge list stays cheap.
 SELECT count(*) AS n FROM (
     SELECT 1 FROM rocketjob_jobs
     WHERE state = 'failed'
       AND (%(class_name)s::text IS NULL OR class_name = %(class_name)s)
-      AND (%(exception_class)s::text IS NULL OR exception->>'class_name' = %(exception_class)s)
-      AND (%(pattern)s::text IS NULL OR class_name = ANY(%(classes)s::text[])
-           OR description ILIKE %(pattern)s ESCAPE '\')
+      AND (%(exception_class)s::text IS NULL OR exception_class = %(exception_class)s)
     LIMIT %(cap)s
+) AS capped;
+
+-- name: count_failed_search
+-- How many failed jobs a search matches, up to a cap, newest first as the Failed list is
+-- searched: the cost grows with the cap, so searches count less far than filters.
+SELECT count(*) AS n FROM (
+    SELECT 1 FROM rocketjob_jobs
+    WHERE state = 'failed'
+      AND (class_name = ANY(%(classes)s::text[]) OR description ILIKE %(pattern)s ESCAPE '\')
+    ORDER BY id DESC LIMIT %(cap)s
 ) AS capped;
 
 -- name: transition_many
@@ -410,6 +423,7 @@ UPDATE rocketjob_jobs AS job SET
     failure_count = change.failure_count,
     worker_name = change.worker_name,
     exception = change.exception::jsonb,
+    exception_class = change.exception::jsonb->>'class_name',
     percent_complete = coalesce(change.percent_complete, job.percent_complete),
     version = job.version + 1,
     history = job.history || change.entry::jsonb
@@ -575,6 +589,7 @@ UPDATE rocketjob_jobs AS job SET
     completed_at = %(now)s,
     failure_count = job.failure_count + 1,
     exception = %(exception)s::jsonb,
+    exception_class = %(exception)s::jsonb->>'class_name',
     version = job.version + 1,
     history = job.history || jsonb_build_array(jsonb_build_object(
         'at', %(now)s::timestamptz, 'from', 'running', 'to', 'failed',

@@ -40,6 +40,7 @@ UPDATE rocketjob_jobs SET
     failure_count = :failure_count,
     worker_name = :worker_name,
     exception = :exception,
+    exception_class = json_extract(:exception, '$.class_name'),
     percent_complete = coalesce(:percent_complete, percent_complete),
     version = version + 1,
     history = json_insert(history, '$[#]', json(:entry))
@@ -170,6 +171,7 @@ UPDATE rocketjob_jobs SET
     completed_at = :now,
     failure_count = failure_count + 1,
     exception = :exception,
+    exception_class = json_extract(:exception, '$.class_name'),
     version = version + 1,
     history = json_insert(history, '$[#]', json_object(
         'at', :now, 'from', 'running', 'to', 'failed', 'action', 'fail', 'by', :worker_name,
@@ -319,7 +321,7 @@ SELECT g.class_name, g.exception_class, g.total, g.last_hour, g.last_day, g.last
        g.latest_id, json_extract(latest.exception, '$.message') AS latest_message,
        latest.completed_at AS latest_at
 FROM (
-    SELECT class_name, json_extract(exception, '$.class_name') AS exception_class,
+    SELECT class_name, exception_class,
            count(*) AS total,
            count(CASE WHEN completed_at >= :hour_ago THEN 1 END) AS last_hour,
            count(CASE WHEN completed_at >= :day_ago THEN 1 END) AS last_day,
@@ -327,7 +329,7 @@ FROM (
            max(id) AS latest_id
     FROM rocketjob_jobs INDEXED BY rocketjob_jobs_failures
     WHERE state = 'failed'
-    GROUP BY class_name, json_extract(exception, '$.class_name')
+    GROUP BY class_name, exception_class
 ) AS g
 JOIN rocketjob_jobs AS latest ON latest.id = g.latest_id
 ORDER BY g.last_day DESC, g.total DESC, g.class_name, g.exception_class
@@ -340,7 +342,7 @@ SELECT id, class_name, description, priority, state, sub_state, run_at, expires_
        lease, version, percent_complete, exception, fields
 FROM rocketjob_jobs INDEXED BY rocketjob_jobs_failures
 WHERE state = 'failed' AND class_name = :class_name
-  AND json_extract(exception, '$.class_name') = :exception_class AND id < :before_id
+  AND exception_class = :exception_class AND id < :before_id
 ORDER BY id DESC LIMIT :limit;
 
 -- name: list_failed_with_exception
@@ -349,7 +351,7 @@ SELECT id, class_name, description, priority, state, sub_state, run_at, expires_
        destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
        lease, version, percent_complete, exception, fields
 FROM rocketjob_jobs INDEXED BY rocketjob_jobs_state
-WHERE state = 'failed' AND json_extract(exception, '$.class_name') = :exception_class
+WHERE state = 'failed' AND exception_class = :exception_class
   AND id < :before_id
 ORDER BY id DESC LIMIT :limit;
 
@@ -364,22 +366,30 @@ FROM rocketjob_jobs INDEXED BY rocketjob_jobs_state
 WHERE state = 'failed' AND id > :after_id
   AND (:class_name IS NULL OR class_name = :class_name)
   AND (:exception_class IS NULL
-       OR json_extract(exception, '$.class_name') = :exception_class)
+       OR exception_class = :exception_class)
   AND (:pattern IS NULL OR class_name IN (SELECT value FROM json_each(:classes))
        OR description LIKE :pattern ESCAPE '\')
 ORDER BY id LIMIT :limit;
 
 -- name: count_failed_matching
--- How many failed jobs a filter matches, counted up to a cap so a huge list stays cheap.
+-- How many failed jobs of a job class and/or exception class there are, counted up to a
+-- cap so a huge list stays cheap.
+SELECT count(*) AS n FROM (
+    SELECT 1 FROM rocketjob_jobs INDEXED BY rocketjob_jobs_failures
+    WHERE state = 'failed'
+      AND (:class_name IS NULL OR class_name = :class_name)
+      AND (:exception_class IS NULL OR exception_class = :exception_class)
+    LIMIT :cap
+);
+
+-- name: count_failed_search
+-- How many failed jobs a search matches, up to a cap, as the Failed list is searched.
 SELECT count(*) AS n FROM (
     SELECT 1 FROM rocketjob_jobs INDEXED BY rocketjob_jobs_state
     WHERE state = 'failed'
-      AND (:class_name IS NULL OR class_name = :class_name)
-      AND (:exception_class IS NULL
-           OR json_extract(exception, '$.class_name') = :exception_class)
-      AND (:pattern IS NULL OR class_name IN (SELECT value FROM json_each(:classes))
+      AND (class_name IN (SELECT value FROM json_each(:classes))
            OR description LIKE :pattern ESCAPE '\')
-    LIMIT :cap
+    ORDER BY id DESC LIMIT :cap
 );
 
 -- Batch jobs ---------------------------------------------------------------------------
@@ -525,6 +535,7 @@ UPDATE rocketjob_jobs SET
     completed_at = :now,
     failure_count = failure_count + 1,
     exception = :exception,
+    exception_class = json_extract(:exception, '$.class_name'),
     version = version + 1,
     history = json_insert(history, '$[#]', json_object(
         'at', :now, 'from', 'running', 'to', 'failed', 'action', 'fail', 'by', :worker_name,

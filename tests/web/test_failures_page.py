@@ -182,3 +182,18 @@ def test_api_bulk_writes_need_json(store: Store, client: TestClient) -> None:
     response = client.post("/api/failures/retry", data={"q": "boom"})
     assert response.status_code == 415
     assert rj.Job.counts()["failed"] == 1
+
+
+def test_matches_are_counted_up_to_a_cap(
+    store: Store, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rocketjob.mission_control import failures
+
+    monkeypatch.setattr(failures, "COUNT_CAP", 2)
+    monkeypatch.setattr(failures, "SEARCH_COUNT_CAP", 1)
+    for i in range(3):
+        failed_by_worker(f"boom {i}", description="nightly import")
+    assert "2+ matching failed jobs" in text_of(client.get(group_list()).text)
+    searched = text_of(client.get("/jobs?state=failed&q=nightly").text)
+    assert "1+ matching failed jobs" in searched
+    assert "3 failed jobs, on every page" in text_of(client.get("/jobs?state=failed").text)
