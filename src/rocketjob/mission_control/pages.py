@@ -64,6 +64,7 @@ def jobs(
         "filters": filters,
         "bulk": failures.bulk_form(which, "list") if state == "failed" else None,
         "matching": failures.matching_count(which, counts["failed"]) if state == "failed" else "",
+        "matches": _matches(state, q) if q and state != "failed" else "",
         "page": page,
         "rows": _rows(page.jobs, now),
         "counts": counts,
@@ -73,6 +74,17 @@ def jobs(
         "live_url": Links.of(request).jobs(state, q, cursor, fragment="1", **filters),
     }
     return _render(request, "jobs", context, fragment)
+
+
+def _matches(state: str | None, q: str) -> str:
+    """How many jobs of the list match the search, capped: "200+ queued jobs match “x”"."""
+    cap = failures.SEARCH_COUNT_CAP
+    page = load_page(state, q, None, cap)
+    n = len(page.jobs)
+    count = f"{cap:,}+" if page.next_cursor else f"{n:,}"
+    kind = f"{views.LIST_NAMES[state].lower()} " if state else ""
+    verb = "matches" if n == 1 and not page.next_cursor else "match"
+    return f"{count} {kind}job{'' if verb == 'matches' else 's'} {verb} “{q}”"
 
 
 def _rows(jobs: list[rj.Job], now: datetime) -> list[dict[str, Any]]:
