@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import getpass
-import json
 import os
 import socket
 import sys
@@ -12,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, ClassVar, Self
 
+from rocketjob.changes import plan_change
 from rocketjob.config import get_store
 from rocketjob.errors import DatabaseUnavailable, JobNotFound, RocketJobError, ValidationError
 from rocketjob.fields import SETTABLE, FieldSet, own_field_specs
@@ -408,48 +408,7 @@ class Job:
         """What else a transition changes, in its transaction; nothing for plain jobs."""
 
     def _change(self, step: Transition, by: str, reason: str | None, now: datetime) -> JobChange:
-        run_at, completed_at, worker_name = self.run_at, self.completed_at, self.worker_name
-        exception = self.exception.to_json() if self.exception else None
-        failure_count, percent = self.failure_count, None
-        message = None
-        if step.action is Action.FAIL:
-            failure_count += 1
-            message = reason or f"failed by {by}"
-            exception = JobException("rocketjob.Failed", message, [], worker_name).to_json()
-            completed_at = now
-        elif step.action in (Action.PAUSE, Action.ABORT):
-            completed_at = now
-        elif step.action in (Action.RETRY, Action.RESUME):
-            completed_at = None
-            if step.to_state is State.QUEUED:
-                worker_name, exception = None, None
-                percent = 0 if not type(self).batch else None
-        elif step.action is Action.RUN_NOW:
-            run_at = None
-        entry = {
-            "at": now.isoformat(),
-            "from": step.from_state.value,
-            "to": step.to_state.value,
-            "action": step.action.value,
-            "by": by,
-        }
-        if message:
-            entry["message"] = message
-        sub_state = step.sub_state or self.sub_state
-        return JobChange(
-            id=self._saved_id(),
-            version=self._version,
-            state=step.to_state.value,
-            sub_state=sub_state.value if sub_state else None,
-            run_at=run_at,
-            started_at=self.started_at,
-            completed_at=completed_at,
-            failure_count=failure_count,
-            worker_name=worker_name,
-            exception=json.dumps(exception) if exception else None,
-            percent_complete=percent,
-            entry=json.dumps(entry),
-        )
+        return plan_change(self, step, by=by, reason=reason, now=now)
 
 
 Job._fieldset = FieldSet(Job.class_name, {}, {name: getattr(Job, name) for name in SETTABLE})

@@ -42,8 +42,10 @@ def restartable(database_url: str) -> str:
     # machine); a developer sharing the server asks for it explicitly.
     if not (os.environ.get("CI") or os.environ.get("ROCKETJOB_TEST_RESTART_POSTGRES")):
         pytest.skip("restarts PostgreSQL: runs under CI=true or ROCKETJOB_TEST_RESTART_POSTGRES=1")
-    if not database_url.startswith("postgresql") or os.geteuid() != 0:
-        pytest.skip("needs the local PostgreSQL cluster and root to restart it")
+    if not database_url.startswith("postgresql"):
+        pytest.skip("a PostgreSQL server restart: nothing to restart on SQLite")
+    if os.geteuid() != 0:
+        pytest.skip("needs root to restart the local PostgreSQL cluster")
     if not shutil.which("pg_ctlcluster") or not os.path.isdir("/etc/postgresql"):
         if os.environ.get("CI"):
             pytest.fail("CI must be able to restart PostgreSQL")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from rocketjob.errors import ConfigurationError
-from rocketjob.store.base import Claim, Clock, Finished, JobChange, NewJob, Row, Store, utc_now
+from rocketjob.store.base import Finished, JobChange, NewJob, Store, utc_now
 from rocketjob.store.batches import NewSlice, SliceClaim
+from rocketjob.store.executor import Claim, Clock, Row
 
 
 def open_store(url: str, clock: Clock = utc_now, *, pool_size: int = 12) -> Store:

@@ -9,21 +9,20 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, NamedTuple, TypeVar
 
 from rocketjob.errors import SchemaOutOfDate
 from rocketjob.store.batches import BatchStore
+from rocketjob.store.executor import Claim, Clock, Row
 from rocketjob.store.failures import FailureStore
 from rocketjob.store.sqlfiles import Migration, load_migrations, load_queries
+from rocketjob.store.workers import WorkerStore
 
-Row = dict[str, Any]
 # Counter delta rows that make reading the counts fold them first.
 COMPACT_AFTER_DELTAS = 1000
 T = TypeVar("T")
-Clock = Callable[[], datetime]
 
 
 def utc_now() -> datetime:
@@ -58,19 +57,12 @@ class JobChange:
     entry: str  # the history entry, JSON text
 
 
-class Claim(NamedTuple):
-    """A worker's hold on a running job: writes go through only with the latest lease."""
-
-    id: int
-    lease: int
-
-
 class Finished(NamedTuple):
     claim: Claim
     keep: bool  # False: the job is destroyed on completion
 
 
-class Store(BatchStore, FailureStore, ABC):
+class Store(BatchStore, WorkerStore, FailureStore, ABC):
     backend: str
     url: str
 
@@ -83,21 +75,8 @@ class Store(BatchStore, FailureStore, ABC):
     # -- what each backend supplies -------------------------------------------------------
 
     @abstractmethod
-    def fetch_all(self, query: str, params: dict[str, Any]) -> list[Row]: ...
-
-    @abstractmethod
-    def execute(self, query: str, params: dict[str, Any]) -> int:
-        """Runs a named query; returns the number of rows it changed."""
-
-    @abstractmethod
     def insert_jobs(self, jobs: Sequence[NewJob]) -> list[int]:
         """Inserts all jobs in one transaction; their ids in the same order."""
-
-    @abstractmethod
-    def execute_for_claims(
-        self, query: str, claims: Sequence[Claim], params: dict[str, Any]
-    ) -> int:
-        """Runs a query over many (id, lease) claims at once; the rows it changed."""
 
     @abstractmethod
     def applied_migrations(self) -> set[int]: ...
@@ -109,18 +88,7 @@ class Store(BatchStore, FailureStore, ABC):
     @abstractmethod
     def close(self) -> None: ...
 
-    @abstractmethod
-    def transaction(self) -> AbstractContextManager[None]:
-        """Groups the calls made inside it into one transaction (this thread only)."""
-
     # -- shared -------------------------------------------------------------------------
-
-    def now(self) -> datetime:
-        return self.clock()
-
-    def fetch_one(self, query: str, params: dict[str, Any]) -> Row | None:
-        rows = self.fetch_all(query, params)
-        return rows[0] if rows else None
 
     def pending_migrations(self) -> list[Migration]:
         applied = self.applied_migrations()
@@ -327,43 +295,6 @@ class Store(BatchStore, FailureStore, ABC):
     def claimed_state(self, claim: Claim) -> str | None:
         row = self.fetch_one("claimed_state", {"id": claim.id, "lease": claim.lease})
         return None if row is None else str(row["state"])
-
-    # -- workers --------------------------------------------------------------------------
-
-    def register_worker(self, name: str, host: str, pid: int, threads: int) -> None:
-        params = {"name": name, "host": host, "pid": pid, "threads": threads, "now": self.now()}
-        self.execute("register_worker", params)
-
-    def heartbeat(self, name: str, state: str) -> tuple[bool, str | None]:
-        """Reports the worker alive in `state`: (still registered?, the desired state)."""
-        row = self.fetch_one("heartbeat", {"name": name, "state": state, "now": self.now()})
-        return (False, None) if row is None else (True, row["desired_state"])
-
-    def deregister_worker(self, name: str) -> None:
-        self.execute("deregister_worker", {"name": name})
-
-    def list_workers(self) -> list[Row]:
-        return self.fetch_all("list_workers", {})
-
-    def running_jobs_of_workers(self, names: Sequence[str]) -> list[Row]:
-        return self.fetch_all("running_jobs_of_workers", self._names_param(names))
-
-    def set_desired_state(self, name: str | None, desired_state: str) -> list[str]:
-        """Asks one worker (or every worker, for None) to move to `desired_state`."""
-        params = {"name": name, "desired_state": desired_state}
-        return [str(row["name"]) for row in self.fetch_all("set_desired_state", params)]
-
-    def reap_dead_workers(self, timeout: timedelta, by: str) -> tuple[list[Row], list[str]]:
-        """Requeues the jobs of workers silent for `timeout`, then forgets those workers."""
-        now = self.now()
-        params = {"now": now, "cutoff": now - timeout, "by": by}
-        with self.transaction():
-            requeued = self.fetch_all("requeue_jobs_of_dead_workers", params)
-            dead = self.fetch_all("delete_dead_workers", {"cutoff": now - timeout})
-        return requeued, [str(row["name"]) for row in dead]
-
-    def _names_param(self, names: Sequence[str]) -> dict[str, Any]:
-        return {"names": list(names)}
 
     # -- search (Mission Control) ---------------------------------------------------------
 

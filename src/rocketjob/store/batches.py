@@ -7,17 +7,13 @@ insert of slices and how an array parameter travels.
 from __future__ import annotations
 
 import json
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import timedelta
+from typing import Any
 
-if TYPE_CHECKING:
-    from rocketjob.store.base import Claim
-
-Row = dict[str, Any]
+from rocketjob.store.executor import Claim, Executor, Row
 
 
 @dataclass(frozen=True)
@@ -36,28 +32,9 @@ class SliceClaim:
     lease: int
 
 
-class BatchStore(ABC):
+class BatchStore(Executor):
     """The statements here change a slice and its batch's counters at once (data-modifying
     CTEs on PostgreSQL); SQLite overrides the `_…` steps to do so in one transaction."""
-
-    # -- what Store supplies --------------------------------------------------------------
-
-    @abstractmethod
-    def fetch_all(self, query: str, params: dict[str, Any]) -> list[Row]: ...
-
-    @abstractmethod
-    def execute(self, query: str, params: dict[str, Any]) -> int: ...
-
-    @abstractmethod
-    def transaction(self) -> AbstractContextManager[None]: ...
-
-    @abstractmethod
-    def now(self) -> datetime: ...
-
-    @abstractmethod
-    def execute_for_claims(
-        self, query: str, claims: Sequence[Claim], params: dict[str, Any]
-    ) -> int: ...
 
     @abstractmethod
     def _insert_slices(self, job_id: int, slices: Sequence[NewSlice]) -> None:
@@ -65,10 +42,6 @@ class BatchStore(ABC):
 
     def _array_param(self, values: Sequence[Any]) -> Any:
         return list(values)
-
-    def _one(self, query: str, params: dict[str, Any]) -> Row | None:
-        rows = self.fetch_all(query, params)
-        return rows[0] if rows else None
 
     # -- uploads --------------------------------------------------------------------------
 
@@ -87,7 +60,7 @@ class BatchStore(ABC):
             "output_header": _json_or_none(output_header),
             "now": self.now(),
         }
-        return self._one("insert_batch", params) is not None
+        return self.fetch_one("insert_batch", params) is not None
 
     def insert_slices(self, job_id: int, slices: Sequence[NewSlice], uploaded: int) -> None:
         """Adds a chunk of slices, visible to workers at once, and the running record count."""
@@ -107,7 +80,7 @@ class BatchStore(ABC):
             self.execute("drop_batch", {"job_id": job_id})
 
     def get_batch(self, job_id: int) -> Row | None:
-        row = self._one("select_batch", {"job_id": job_id})
+        row = self.fetch_one("select_batch", {"job_id": job_id})
         if row is not None:
             row["input_header"] = _json_value(row["input_header"])
             row["output_header"] = _json_value(row["output_header"])
@@ -115,7 +88,7 @@ class BatchStore(ABC):
 
     def set_output_header(self, job_id: int, header: Sequence[str]) -> list[str] | None:
         """Fixes the job's CSV output header unless another slice did first; the header."""
-        row = self._one("set_output_header", {"job_id": job_id, "header": json.dumps(header)})
+        row = self.fetch_one("set_output_header", {"job_id": job_id, "header": json.dumps(header)})
         return None if row is None else list(_json_value(row["output_header"]))
 
     # -- processing -----------------------------------------------------------------------
@@ -151,8 +124,6 @@ class BatchStore(ABC):
         """Returns held slices to the queue (a pausing or stopping worker)."""
         if not held:
             return 0
-        from rocketjob.store.base import Claim  # base imports this module
-
         claims = [Claim(h.id, h.lease) for h in held]
         with self.transaction():
             handed_back = self.execute_for_claims("hand_back_slices", claims, {})
@@ -177,7 +148,7 @@ class BatchStore(ABC):
         return self._complete_slice(params)
 
     def _complete_slice(self, params: dict[str, Any]) -> Row | None:
-        return self._one("complete_slice", params)
+        return self.fetch_one("complete_slice", params)
 
     def set_batch_percent(self, job_id: int, percent: int) -> None:
         self.execute("set_batch_percent", {"job_id": job_id, "percent_complete": percent})
@@ -205,18 +176,18 @@ class BatchStore(ABC):
         return self._fail_slice(params)
 
     def _fail_slice(self, params: dict[str, Any]) -> bool:
-        return self._one("fail_slice", params) is not None
+        return self.fetch_one("fail_slice", params) is not None
 
     def slices_left(self, job_id: int) -> tuple[bool, int, int | None]:
         """(any slice queued or running?, failed slices, record count if the upload ended)."""
-        row = self._one("slices_left", {"job_id": job_id})
+        row = self.fetch_one("slices_left", {"job_id": job_id})
         assert row is not None
         count = row["record_count"]
         return bool(row["busy"]), int(row["failed"]), None if count is None else int(count)
 
     def start_batch_after(self, job_id: int, worker_name: str) -> Row | None:
         """Moves a finished batch job to sub_state after, held by `worker_name`; one wins."""
-        return self._one("start_batch_after", {"job_id": job_id, "worker_name": worker_name})
+        return self.fetch_one("start_batch_after", {"job_id": job_id, "worker_name": worker_name})
 
     def fail_batch_job(
         self, job_id: int, failed: int, exception: dict[str, Any], worker_name: str
@@ -256,7 +227,7 @@ class BatchStore(ABC):
         return self._requeue_failed_slices({"job_id": job_id, "position": position})
 
     def _requeue_failed_slices(self, params: dict[str, Any]) -> int:
-        row = self._one("requeue_failed_slices", params)
+        row = self.fetch_one("requeue_failed_slices", params)
         return int(row["n"]) if row else 0
 
     def drop_slices(self, job_id: int) -> int:

@@ -7,17 +7,16 @@ overrides `apply_changes` to send a whole chunk as arrays.
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
+
+from rocketjob.store.executor import Executor, Row
 
 if TYPE_CHECKING:
     from rocketjob.store.base import JobChange
-
-Row = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -32,24 +31,7 @@ class FailedFilter:
     q: str | None = None
 
 
-class FailureStore(ABC):
-    # -- what Store supplies --------------------------------------------------------------
-
-    @abstractmethod
-    def fetch_all(self, query: str, params: dict[str, Any]) -> list[Row]: ...
-
-    @abstractmethod
-    def fetch_one(self, query: str, params: dict[str, Any]) -> Row | None: ...
-
-    @abstractmethod
-    def execute(self, query: str, params: dict[str, Any]) -> int: ...
-
-    @abstractmethod
-    def transaction(self) -> AbstractContextManager[None]: ...
-
-    @abstractmethod
-    def now(self) -> datetime: ...
-
+class FailureStore(Executor):
     @abstractmethod
     def search_params(self, q: str | None) -> dict[str, Any]: ...
 

@@ -17,11 +17,8 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from rocketjob.errors import DatabaseUnavailable
 from rocketjob.store.base import (
-    Claim,
-    Clock,
     JobChange,
     NewJob,
-    Row,
     Store,
     Subscription,
     iter_chunks,
@@ -29,6 +26,7 @@ from rocketjob.store.base import (
     utc_now,
 )
 from rocketjob.store.batches import NewSlice
+from rocketjob.store.executor import Claim, Clock, Row
 from rocketjob.store.sqlfiles import Migration
 
 INSERT_CHUNK = 5_000

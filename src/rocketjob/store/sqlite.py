@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from rocketjob.errors import ConfigurationError, DatabaseUnavailable
-from rocketjob.store.base import Claim, Clock, NewJob, Row, Store, utc_now
+from rocketjob.store.base import NewJob, Store, utc_now
 from rocketjob.store.batches import NewSlice
+from rocketjob.store.executor import Claim, Clock, Row
 from rocketjob.store.sqlfiles import Migration
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
