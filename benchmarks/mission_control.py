@@ -51,7 +51,8 @@ UPDATE rocketjob_jobs SET
     worker_name = CASE WHEN id % 1000 < 802 THEN 'bench:1' END,
     percent_complete = CASE WHEN id % 1000 < 700 THEN 100 WHEN id % 1000 >= 792
                             AND id % 1000 < 802 THEN id % 100 ELSE 0 END,
-    exception = CASE WHEN id % 1000 BETWEEN 700 AND 779 THEN {exception} END
+    exception = CASE WHEN id % 1000 BETWEEN 700 AND 779 THEN {exception} END,
+    exception_class = CASE WHEN id % 1000 BETWEEN 700 AND 779 THEN {exception_class} END
 """
 # Failed jobs raise one of a few exception classes (12 groups with the 2 job classes) and
 # failed over the last week, so the Failures page has every window to count.
@@ -60,14 +61,20 @@ EXCEPTION_CLASSES = (
     "rocketjob.Failed",
 )  # fmt: skip
 BACKTRACE = '["Traceback (most recent call last):", "  File \\"jobs.py\\", line 9"]'
+PG_EXCEPTION_CLASS = "(ARRAY['{}'])[(id % 6)::int + 1]".format("','".join(EXCEPTION_CLASSES))
 PG_EXCEPTION = (
-    "jsonb_build_object('class_name', (ARRAY['{}'])[(id % 6)::int + 1], "
-    "'message', 'no such customer ' || id, 'backtrace', '{}'::jsonb, 'worker_name', 'bench:1')"
-).format("','".join(EXCEPTION_CLASSES), BACKTRACE)
+    f"jsonb_build_object('class_name', {PG_EXCEPTION_CLASS}, "
+    f"'message', 'no such customer ' || id, 'backtrace', '{BACKTRACE}'::jsonb, "
+    "'worker_name', 'bench:1')"
+)
+SQLITE_EXCEPTION_CLASS = "CASE id % 6 {} END".format(
+    " ".join(f"WHEN {i} THEN '{c}'" for i, c in enumerate(EXCEPTION_CLASSES))
+)
 SQLITE_EXCEPTION = (
-    "json_object('class_name', CASE id % 6 {} END, 'message', 'no such customer ' || id, "
-    "'backtrace', json('{}'), 'worker_name', 'bench:1')"
-).format(" ".join(f"WHEN {i} THEN '{c}'" for i, c in enumerate(EXCEPTION_CLASSES)), BACKTRACE)
+    f"json_object('class_name', {SQLITE_EXCEPTION_CLASS}, "
+    f"'message', 'no such customer ' || id, 'backtrace', json('{BACKTRACE}'), "
+    "'worker_name', 'bench:1')"
+)
 FAILED_GROUP = {"class": "bench_jobs.Greet", "exception": "KeyError"}
 
 
@@ -85,7 +92,12 @@ def fill(url: str, backend: str, jobs: int) -> None:
         with psycopg.connect(url, autocommit=True) as conn:
             later = "now() + interval '1 day' + id * interval '1 second'"
             failed_at = "now() - (id % 1000 - 700) * interval '2 hours'"
-            spread = SPREAD.format(later=later, exception=PG_EXCEPTION, failed_at=failed_at)
+            spread = SPREAD.format(
+                later=later,
+                exception=PG_EXCEPTION,
+                exception_class=PG_EXCEPTION_CLASS,
+                failed_at=failed_at,
+            )
             conn.execute(spread)  # type: ignore[arg-type]
             conn.execute("VACUUM ANALYZE rocketjob_jobs")
     else:
@@ -96,7 +108,12 @@ def fill(url: str, backend: str, jobs: int) -> None:
                 "strftime('%Y-%m-%d %H:%M:%f000', 'now', "
                 "'-' || (2 * (id % 1000 - 700)) || ' hours')"
             )
-            spread = SPREAD.format(later=later, exception=SQLITE_EXCEPTION, failed_at=failed_at)
+            spread = SPREAD.format(
+                later=later,
+                exception=SQLITE_EXCEPTION,
+                exception_class=SQLITE_EXCEPTION_CLASS,
+                failed_at=failed_at,
+            )
             conn.execute(spread)
     emit("mission_control_fill", backend=backend, jobs=jobs, seconds=time.monotonic() - started)
 
