@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlencode
 
 import psycopg
 from common import database, emit
@@ -45,17 +46,36 @@ UPDATE rocketjob_jobs SET
     run_at = CASE WHEN id % 1000 BETWEEN 802 AND 811 THEN {later} ELSE run_at END,
     started_at = CASE WHEN id % 1000 < 802 AND id % 1000 NOT BETWEEN 790 AND 791
                       THEN created_at END,
-    completed_at = CASE WHEN id % 1000 < 792 THEN created_at END,
+    completed_at = CASE WHEN id % 1000 BETWEEN 700 AND 779 THEN {failed_at}
+                        WHEN id % 1000 < 792 THEN created_at END,
     worker_name = CASE WHEN id % 1000 < 802 THEN 'bench:1' END,
     percent_complete = CASE WHEN id % 1000 < 700 THEN 100 WHEN id % 1000 >= 792
                             AND id % 1000 < 802 THEN id % 100 ELSE 0 END,
-    exception = CASE WHEN id % 1000 BETWEEN 700 AND 779 THEN {exception} END
+    exception = CASE WHEN id % 1000 BETWEEN 700 AND 779 THEN {exception} END,
+    exception_class = CASE WHEN id % 1000 BETWEEN 700 AND 779 THEN {exception_class} END
 """
-EXCEPTION = (
-    '{"class_name": "ValueError", "message": "no such customer", '
-    '"backtrace": ["Traceback (most recent call last):", "  File \\"jobs.py\\", line 9"], '
-    '"worker_name": "bench:1"}'
+# Failed jobs raise one of a few exception classes (12 groups with the 2 job classes) and
+# failed over the last week, so the Failures page has every window to count.
+EXCEPTION_CLASSES = (
+    "ValueError", "KeyError", "TimeoutError", "billing.PaymentDeclined", "ConnectionError",
+    "rocketjob.Failed",
+)  # fmt: skip
+BACKTRACE = '["Traceback (most recent call last):", "  File \\"jobs.py\\", line 9"]'
+PG_EXCEPTION_CLASS = "(ARRAY['{}'])[(id % 6)::int + 1]".format("','".join(EXCEPTION_CLASSES))
+PG_EXCEPTION = (
+    f"jsonb_build_object('class_name', {PG_EXCEPTION_CLASS}, "
+    f"'message', 'no such customer ' || id, 'backtrace', '{BACKTRACE}'::jsonb, "
+    "'worker_name', 'bench:1')"
 )
+SQLITE_EXCEPTION_CLASS = "CASE id % 6 {} END".format(
+    " ".join(f"WHEN {i} THEN '{c}'" for i, c in enumerate(EXCEPTION_CLASSES))
+)
+SQLITE_EXCEPTION = (
+    f"json_object('class_name', {SQLITE_EXCEPTION_CLASS}, "
+    f"'message', 'no such customer ' || id, 'backtrace', json('{BACKTRACE}'), "
+    "'worker_name', 'bench:1')"
+)
+FAILED_GROUP = {"class": "bench_jobs.Greet", "exception": "KeyError"}
 
 
 def fill(url: str, backend: str, jobs: int) -> None:
@@ -71,13 +91,30 @@ def fill(url: str, backend: str, jobs: int) -> None:
     if backend == "postgres":
         with psycopg.connect(url, autocommit=True) as conn:
             later = "now() + interval '1 day' + id * interval '1 second'"
-            conn.execute(SPREAD.format(later=later, exception=f"'{EXCEPTION}'::jsonb"))  # type: ignore[arg-type]
+            failed_at = "now() - (id % 1000 - 700) * interval '2 hours'"
+            spread = SPREAD.format(
+                later=later,
+                exception=PG_EXCEPTION,
+                exception_class=PG_EXCEPTION_CLASS,
+                failed_at=failed_at,
+            )
+            conn.execute(spread)  # type: ignore[arg-type]
             conn.execute("VACUUM ANALYZE rocketjob_jobs")
     else:
         path = url.removeprefix("sqlite:///")
         with sqlite3.connect(path) as conn:
             later = "strftime('%Y-%m-%d %H:%M:%f000', 'now', '+1 day', '+' || id || ' seconds')"
-            conn.execute(SPREAD.format(later=later, exception=f"'{EXCEPTION}'"))
+            failed_at = (
+                "strftime('%Y-%m-%d %H:%M:%f000', 'now', "
+                "'-' || (2 * (id % 1000 - 700)) || ' hours')"
+            )
+            spread = SPREAD.format(
+                later=later,
+                exception=SQLITE_EXCEPTION,
+                exception_class=SQLITE_EXCEPTION_CLASS,
+                failed_at=failed_at,
+            )
+            conn.execute(spread)
     emit("mission_control_fill", backend=backend, jobs=jobs, seconds=time.monotonic() - started)
 
 
@@ -111,6 +148,15 @@ def measure(backend: str, jobs: int, samples: int) -> None:
             "search_description_rare": lambda: f"/jobs?q=export {random.randint(1, jobs)}",
             "search_class": lambda: "/jobs?q=Greet",
             "workers_page": lambda: "/workers",
+            "failures_page": lambda: "/failures",
+            "failures_fragment": lambda: "/failures?fragment=1",
+            "failures_api": lambda: "/api/failures",
+            "failed_group_first_page": lambda: f"/jobs?state=failed&{urlencode(FAILED_GROUP)}",
+            "failed_group_deep_page": lambda: (
+                f"/jobs?state=failed&{urlencode(FAILED_GROUP)}&cursor={random.randint(1, jobs)}"
+            ),
+            "failed_class_first_page": lambda: "/jobs?state=failed&class=bench_jobs.Noop",
+            "failed_search": lambda: f"/jobs?state=failed&q={random.choice(WORDS)}",
         }
         for page, path in pages.items():
             timings = []
@@ -131,6 +177,27 @@ def measure(backend: str, jobs: int, samples: int) -> None:
             )
 
 
+def measure_bulk(backend: str, jobs: int) -> None:
+    """Retry all of one failure group, then abort them all: jobs per second."""
+    which = rj.FailedFilter(FAILED_GROUP["class"], FAILED_GROUP["exception"])
+    for name, act in (("bulk_retry_group", rj.retry_failed), ("bulk_abort_failed", None)):
+        started = time.monotonic()
+        if act is not None:
+            outcome = act(which, by="user:bench")
+        else:
+            outcome = rj.abort_failed(by="user:bench")
+        seconds = time.monotonic() - started
+        emit(
+            "mission_control_bulk",
+            backend=backend,
+            jobs=jobs,
+            action=name,
+            done=outcome.done,
+            seconds=round(seconds, 2),
+            jobs_per_s=round(outcome.done / seconds) if seconds else None,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("backends", nargs="*", default=["sqlite", "postgres"])
@@ -142,6 +209,7 @@ def main() -> None:
         with database(backend) as url:
             fill(url, backend, jobs)
             measure(backend, jobs, args.samples)
+            measure_bulk(backend, jobs)
             rj.configure(None)
 
 

@@ -16,9 +16,17 @@ from rocketjob.errors import (
     ValidationError,
     WorkerNotFound,
 )
+from rocketjob.failures import (
+    BulkOutcome,
+    FailedJobGroup,
+    abort_failed,
+    failed_job_groups,
+    retry_failed,
+)
 from rocketjob.jobs import Job
 from rocketjob.records import HistoryEntry, JobException, JobPage
 from rocketjob.states import Action, State, SubState
+from rocketjob.store.failures import FailedFilter
 from rocketjob.worker.control import (
     WorkerInfo,
     WorkerJob,
@@ -32,8 +40,11 @@ __all__ = [
     "Action",
     "BatchJob",
     "BatchStatus",
+    "BulkOutcome",
     "ConfigurationError",
     "DatabaseUnavailable",
+    "FailedFilter",
+    "FailedJobGroup",
     "FailedRecord",
     "FailedSlice",
     "FailureGroup",
@@ -53,10 +64,13 @@ __all__ = [
     "WorkerInfo",
     "WorkerJob",
     "WorkerNotFound",
+    "abort_failed",
     "configure",
     "database_url",
+    "failed_job_groups",
     "list_workers",
     "pause_workers",
     "resume_workers",
+    "retry_failed",
     "stop_workers",
 ]

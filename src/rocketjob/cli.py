@@ -313,10 +313,12 @@ def demo(host: str, port: int) -> None:
     demo.run(host=host, port=port)
 
 
-def _add_batch_commands() -> None:
+def _add_commands() -> None:
     from rocketjob.batch.commands import batch
+    from rocketjob.cli_jobs import jobs
 
     main.add_command(batch)
+    main.add_command(jobs)
 
 
-_add_batch_commands()
+_add_commands()

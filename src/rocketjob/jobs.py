@@ -60,7 +60,8 @@ def _class_path(cls: type) -> str:
     return f"{module}.{cls.__qualname__}"
 
 
-def _default_actor() -> str:
+def default_actor() -> str:
+    """Who an action is by when nobody is named: the local user."""
     try:
         return f"user:{getpass.getuser()}"
     except (KeyError, OSError):
@@ -205,21 +206,28 @@ class Job:
         limit: int = 50,
         cursor: str | None = None,
         q: str | None = None,
+        class_name: str | None = None,
+        exception_class: str | None = None,
     ) -> JobPage:
         """A page of jobs (of this class, unless called on Job), newest first.
 
         `q` keeps the jobs whose class name or description contains it (any case);
-        it searches every class, so call it on Job.
+        it searches every class, so call it on Job. On Job, `class_name` keeps one job
+        class, imported or not; `exception_class` keeps failed jobs that raised it.
         """
         store = get_store()
         if q:
-            if cls is not Job:
-                raise TypeError("search jobs with Job.page(q=...), not on a subclass")
+            if cls is not Job or class_name or exception_class:
+                raise TypeError("search jobs with Job.page(q=...) alone, not on a subclass")
             rows, next_cursor = store.search_jobs(q, state=state, limit=limit, cursor=cursor)
         else:
-            class_name = None if cls is Job else cls.class_name
+            class_name = class_name if cls is Job else cls.class_name
             rows, next_cursor = store.list_jobs(
-                state=state, class_name=class_name, limit=limit, cursor=cursor
+                state=state,
+                class_name=class_name,
+                exception_class=exception_class,
+                limit=limit,
+                cursor=cursor,
             )
         return JobPage([Job.from_row(row) for row in rows], next_cursor)
 
@@ -372,7 +380,7 @@ class Job:
 
     def _act(self, action: Action, by: str | None, reason: str | None = None) -> Self:
         store = get_store()
-        actor = by or _default_actor()
+        actor = by or default_actor()
         for _ in range(RACE_RETRIES):
             self.reload()
             step = transition(action, self._facts())
@@ -389,6 +397,12 @@ class Job:
                 self._load(row)
                 return self
         raise RocketJobError(f"job {self.id} kept changing; {action.value} gave up, try again")
+
+    def _prepare(self, action: Action, by: str, now: datetime) -> tuple[Transition, JobChange]:
+        """The change `action` makes to the job as read, for bulk actions that apply many
+        at once; InvalidTransition if its state refuses it."""
+        step = transition(action, self._facts())
+        return step, self._change(step, by, None, now)
 
     def _applied(self, step: Transition, store: Store) -> None:
         """What else a transition changes, in its transaction; nothing for plain jobs."""

@@ -111,3 +111,29 @@ def test_the_scheduled_list_walks_the_scheduled_index(big: PostgresStore) -> Non
     )
     assert "rocketjob_jobs_scheduled" in {name for _, name in scans(page)}
     assert_no_full_scan_of_jobs(page)
+
+
+def test_the_failures_view_reads_failed_jobs_only(big: PostgresStore) -> None:
+    now = datetime.now(UTC)
+    groups = plan(
+        big,
+        "failure_groups",
+        hour_ago=now - timedelta(hours=1),
+        day_ago=now - timedelta(days=1),
+        week_ago=now - timedelta(days=7),
+        limit=201,
+    )
+    assert_no_full_scan_of_jobs(groups, may_sort=True)
+
+
+def test_one_failure_group_pages_along_the_failures_index(big: PostgresStore) -> None:
+    page = plan(
+        big,
+        "list_failed_in_group",
+        class_name="sample_jobs.Noop",
+        exception_class="ValueError",
+        before_id=JOBS // 2,
+        limit=51,
+    )
+    assert {name for _, name in scans(page)} == {"rocketjob_jobs_failures"}
+    assert_no_full_scan_of_jobs(page)

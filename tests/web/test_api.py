@@ -31,6 +31,9 @@ def test_openapi_documents_exactly_the_routes_of_the_design(client: TestClient) 
         ("GET", "/api/workers"),
         ("POST", "/api/workers/{name}/{action}"),
         ("POST", "/api/workers/{action}"),
+        # beside the design's routes: failed jobs grouped, and retried or aborted in bulk
+        ("GET", "/api/failures"),
+        ("POST", "/api/failures/{action}"),
     }
     assert "actions" in spec["components"]["schemas"]["JobOut"]["properties"]
 

@@ -168,3 +168,22 @@ def test_the_live_fragment_holds_only_the_parts_that_refresh(
     assert "<html" not in response.text and "<header" not in response.text
     page = client.get("/jobs?state=failed").text
     assert 'data-live-url="/jobs?state=failed&amp;fragment=1"' in page
+
+
+def test_a_search_says_how_many_jobs_of_the_list_match_up_to_a_cap(
+    store: Store, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rocketjob.mission_control import failures
+
+    Noop.create_many([{"description": "nightly import"}] * 3)
+    Noop.create(description="nightly import").pause()
+    Noop.create(description="other")
+    assert "4 jobs match “nightly”" in text_of(client.get("/jobs?q=nightly").text)
+    paused = client.get("/jobs?state=paused&q=nightly").text
+    assert "1 paused job matches “nightly”" in text_of(paused)
+    assert 'class="states searching"' in paused  # the sidebar's totals are of whole lists
+    monkeypatch.setattr(failures, "SEARCH_COUNT_CAP", 2)
+    assert "2+ queued jobs match “nightly”" in text_of(
+        client.get("/jobs?state=queued&q=nightly&fragment=1").text
+    )
+    assert "match-count" not in client.get("/jobs").text

@@ -28,6 +28,13 @@ Search = Annotated[
     str | None, Query(max_length=200, pattern=TEXT, description="Class name or description")
 ]
 Cursor = Annotated[str | None, Query(max_length=100, description="next_cursor of a page")]
+ClassFilter = Annotated[
+    str | None, Query(alias="class", max_length=300, pattern=TEXT, description="A job class")
+]
+ExceptionFilter = Annotated[
+    str | None,
+    Query(alias="exception", max_length=300, pattern=TEXT, description="An exception class"),
+]
 JobId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 WorkerName = Annotated[str, Path(max_length=300, pattern=TEXT)]
 PAGE_SIZE = 50
@@ -163,10 +170,25 @@ def actor(request: Request) -> str:
 
 
 def load_page(
-    state: str | None, q: str | None, cursor: str | None, limit: int = PAGE_SIZE
+    state: str | None,
+    q: str | None,
+    cursor: str | None,
+    limit: int = PAGE_SIZE,
+    *,
+    class_name: str | None = None,
+    exception_class: str | None = None,
 ) -> rj.JobPage:
+    if q and (class_name or exception_class):
+        raise InvalidInput("search, or filter by job and exception class, not both at once")
     try:
-        return rj.Job.page(state, q=q or None, limit=limit, cursor=cursor)
+        return rj.Job.page(
+            state,
+            q=q or None,
+            limit=limit,
+            cursor=cursor,
+            class_name=class_name or None,
+            exception_class=exception_class or None,
+        )
     except ValueError as error:
         raise InvalidInput(str(error)) from None
 

@@ -24,7 +24,7 @@ from rocketjob.errors import (
     RocketJobError,
     WorkerNotFound,
 )
-from rocketjob.mission_control import api, batches, forms, pages
+from rocketjob.mission_control import api, batches, failures, failures_api, forms, pages
 from rocketjob.mission_control.security import (
     SECRET_ENV,
     USERS_ENV,
@@ -74,7 +74,9 @@ def create_app(
     app.state.renderer = Renderer(signer)
     app.state.signed_in = authenticate is not None
     app.include_router(api.router)
+    app.include_router(failures_api.router)
     app.include_router(pages.router)
+    app.include_router(failures.router)
     app.include_router(forms.router)
     app.include_router(batches.router)
     static = resources.files("rocketjob.mission_control") / "static"

@@ -76,7 +76,7 @@ class NightlyReport(rj.Job):
 
 
 class SyncInventory(rj.Job):
-    """Nested fields, shown readable on its page."""
+    """Nested fields, shown readable on its page; one warehouse is offline."""
 
     warehouse: str
     stock: dict[str, int] = {}
@@ -84,6 +84,8 @@ class SyncInventory(rj.Job):
 
     def perform(self) -> None:
         time.sleep(random.uniform(1, 3))
+        if self.warehouse == "Porto":
+            raise ConnectionError(f"warehouse {self.warehouse} did not answer within 2 s")
 
 
 CUSTOMERS = ("ada@example.com", "grace@example.com", "linus@example.com", "barbara@example.com")
@@ -96,7 +98,12 @@ def enqueue_mix() -> None:
     )
     for album in ("Holidays 2026", "Wedding", "Product shots"):
         ResizeImages.create(album=album, description=f"resize the album {album!r}")
-    ChargeCard.create(customer_id=4217, amount=Decimal("129.90"), description="monthly plan")
+    ChargeCard.create_many(
+        [
+            {"customer_id": customer, "amount": Decimal("129.90"), "description": "monthly plan"}
+            for customer in (4217, 5120, 6001)
+        ]
+    )
     for hours, report in ((0.05, "signups"), (1, "revenue"), (20, "churn")):
         NightlyReport.create(
             report=report,

@@ -11,8 +11,16 @@ from starlette.responses import HTMLResponse, RedirectResponse
 
 import rocketjob as rj
 from rocketjob.config import get_store
-from rocketjob.mission_control import batches, views
-from rocketjob.mission_control.api import Cursor, JobId, ListState, Search, load_page
+from rocketjob.mission_control import batches, failures, views
+from rocketjob.mission_control.api import (
+    ClassFilter,
+    Cursor,
+    ExceptionFilter,
+    JobId,
+    ListState,
+    Search,
+    load_page,
+)
 from rocketjob.mission_control.templating import Links, Renderer
 from rocketjob.states import list_state
 
@@ -40,23 +48,43 @@ def jobs(
     state: ListState | None = None,
     q: Search = None,
     cursor: Cursor = None,
+    class_name: ClassFilter = None,
+    exception: ExceptionFilter = None,
     fragment: Fragment = False,
 ) -> HTMLResponse:
-    page = load_page(state, q, cursor)
+    page = load_page(state, q, cursor, class_name=class_name, exception_class=exception)
     now = get_store().now()
+    filters = {"class": class_name or "", "exception": exception or ""}
+    which = rj.FailedFilter(class_name, exception, q)
+    counts = rj.Job.counts()
     context = {
         "state": state,
         "q": q or "",
         "cursor": cursor,
+        "filters": filters,
+        "bulk": failures.bulk_form(which, "list") if state == "failed" else None,
+        "matching": failures.matching_count(which, counts["failed"]) if state == "failed" else "",
+        "matches": _matches(state, q) if q and state != "failed" else "",
         "page": page,
         "rows": _rows(page.jobs, now),
-        "counts": rj.Job.counts(),
+        "counts": counts,
         "now": now,
         "title": views.LIST_NAMES[state] + " jobs",
         "empty_text": views.EMPTY_TEXT[state],
-        "live_url": Links.of(request).jobs(state, q, cursor, fragment="1"),
+        "live_url": Links.of(request).jobs(state, q, cursor, fragment="1", **filters),
     }
     return _render(request, "jobs", context, fragment)
+
+
+def _matches(state: str | None, q: str) -> str:
+    """How many jobs of the list match the search, capped: "200+ queued jobs match “x”"."""
+    cap = failures.SEARCH_COUNT_CAP
+    page = load_page(state, q, None, cap)
+    n = len(page.jobs)
+    count = f"{cap:,}+" if page.next_cursor else f"{n:,}"
+    kind = f"{views.LIST_NAMES[state].lower()} " if state else ""
+    verb = "matches" if n == 1 and not page.next_cursor else "match"
+    return f"{count} {kind}job{'' if verb == 'matches' else 's'} {verb} “{q}”"
 
 
 def _rows(jobs: list[rj.Job], now: datetime) -> list[dict[str, Any]]:

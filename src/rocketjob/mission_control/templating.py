@@ -67,6 +67,12 @@ class Links:
     def job_action(self, job_id: int | None, action: str) -> str:
         return f"{self.root}/jobs/{job_id}/{action}"
 
+    def failures(self) -> str:
+        return f"{self.root}/failures"
+
+    def failures_action(self, action: str) -> str:
+        return f"{self.root}/failures/{action}"
+
     def workers(self) -> str:
         return f"{self.root}/workers"
 

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple, TypeVar
 from rocketjob.errors import SchemaOutOfDate
 from rocketjob.store.batches import BatchStore
 from rocketjob.store.executor import Claim, Clock, Row
+from rocketjob.store.failures import FailureStore
 from rocketjob.store.sqlfiles import Migration, load_migrations, load_queries
 from rocketjob.store.workers import WorkerStore
 
@@ -61,7 +62,7 @@ class Finished(NamedTuple):
     keep: bool  # False: the job is destroyed on completion
 
 
-class Store(BatchStore, WorkerStore, ABC):
+class Store(BatchStore, WorkerStore, FailureStore, ABC):
     backend: str
     url: str
 
@@ -144,18 +145,26 @@ class Store(BatchStore, WorkerStore, ABC):
         *,
         state: str | None = None,
         class_name: str | None = None,
+        exception_class: str | None = None,
         limit: int = 50,
         cursor: str | None = None,
     ) -> tuple[list[Row], str | None]:
         """One page of jobs and the cursor of the next page (None on the last page).
 
         All and per-state lists run newest first; `scheduled` runs soonest first.
-        Keyset paging: a page costs the same at any depth.
+        Keyset paging: a page costs the same at any depth. `exception_class` keeps the
+        failed jobs that raised it (the state must be `failed`).
         """
         queries: dict[str | None, str] = _LIST_QUERIES
-        if state is None:
+        params: dict[str, Any] = {"class_name": class_name}
+        if exception_class is not None:
+            if state != "failed":
+                raise ValueError("only failed jobs are listed by exception class")
+            query = "list_failed_in_group" if class_name else "list_failed_with_exception"
+            queries, params["exception_class"] = {state: query}, exception_class
+        elif state is None:
             queries = {None: "list_jobs" if class_name is None else "list_jobs_of_class"}
-        return self._page(queries, state, {"class_name": class_name}, limit, cursor)
+        return self._page(queries, state, params, limit, cursor)
 
     def _page(
         self,
@@ -304,10 +313,16 @@ class Store(BatchStore, WorkerStore, ABC):
         Case-insensitive. Class names are matched against the few distinct classes first,
         so the jobs query only compares class names for equality.
         """
+        return self._page(_SEARCH_QUERIES, state, self.search_params(q), limit, cursor)
+
+    def search_params(self, q: str | None) -> dict[str, Any]:
+        """A search as query parameters: the classes whose names contain `q` (any case),
+        and a LIKE pattern for descriptions; both None-ish without a search."""
+        if not q:
+            return {"pattern": None, "classes": self._text_list([])}
         needle = q.casefold()
         classes = [name for name in self.class_names() if needle in name.casefold()]
-        params = {"pattern": like_pattern(q), "classes": self._text_list(classes)}
-        return self._page(_SEARCH_QUERIES, state, params, limit, cursor)
+        return {"pattern": like_pattern(q), "classes": self._text_list(classes)}
 
 
 class Subscription:

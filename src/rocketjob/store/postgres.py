@@ -8,6 +8,7 @@ import threading
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import fields
 from typing import Any
 
 import psycopg
@@ -16,6 +17,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from rocketjob.errors import DatabaseUnavailable
 from rocketjob.store.base import (
+    JobChange,
     NewJob,
     Store,
     Subscription,
@@ -174,6 +176,17 @@ class PostgresStore(Store):
     ) -> int:
         arrays = {"ids": [c.id for c in claims], "leases": [c.lease for c in claims]}
         return self.execute(query, {**params, **arrays})
+
+    def apply_changes(self, changes: Sequence[JobChange]) -> int:
+        # One statement for the chunk: each column of the changes travels as an array.
+        if not changes:
+            return 0
+        columns = {f.name: [getattr(c, f.name) for c in changes] for f in fields(JobChange)}
+        with self.transaction():
+            applied = len(self.fetch_all("transition_many", columns))
+            if applied and any(change.state == "queued" for change in changes):
+                self.execute("notify_jobs", {})
+        return applied
 
     def _insert_slices(self, job_id: int, slices: Sequence[NewSlice]) -> None:
         params = {

@@ -53,7 +53,8 @@
       if (!response.ok) throw new Error(String(response.status));
       const doc = new DOMParser().parseFromString(await response.text(), "text/html");
       for (const fresh of doc.querySelectorAll("[data-live][id]")) swap(fresh);
-      setStatus("Live", false);
+      // The tab may have been hidden while this answer was on its way.
+      setStatus(document.hidden ? "Paused" : "Live", false);
     } catch (error) {
       setStatus("Reconnecting…", true);
     } finally {

@@ -46,6 +46,7 @@ UPDATE rocketjob_jobs SET
     failure_count = %(failure_count)s,
     worker_name = %(worker_name)s,
     exception = %(exception)s::jsonb,
+    exception_class = %(exception)s::jsonb->>'class_name',
     percent_complete = COALESCE(%(percent_complete)s, percent_complete),
     version = version + 1,
     history = history || %(entry)s::jsonb
@@ -186,6 +187,7 @@ UPDATE rocketjob_jobs SET
     completed_at = %(now)s,
     failure_count = failure_count + 1,
     exception = %(exception)s::jsonb,
+    exception_class = %(exception)s::jsonb->>'class_name',
     version = version + 1,
     history = history || jsonb_build_array(jsonb_build_object(
         'at', %(now)s::timestamptz, 'from', 'running', 'to', 'failed',
@@ -327,6 +329,113 @@ WHERE state = 'queued' AND run_at IS NOT NULL AND run_at > %(now)s
   AND (run_at, id) > (%(after_run_at)s, %(after_id)s)
   AND (class_name = ANY(%(classes)s::text[]) OR description ILIKE %(pattern)s ESCAPE '\')
 ORDER BY run_at, id LIMIT %(limit)s;
+
+-- Failures (Mission Control) -----------------------------------------------------------
+
+-- name: failure_groups
+-- Failed jobs per job class and exception class, counted over recent windows (a failed
+-- job's completed_at is when it failed); the newest job of a group gives its sample.
+SELECT g.class_name, g.exception_class, g.total, g.last_hour, g.last_day, g.last_week,
+       g.latest_id, latest.exception->>'message' AS latest_message,
+       latest.completed_at AS latest_at
+FROM (
+    SELECT class_name, exception_class,
+           count(*) AS total,
+           count(*) FILTER (WHERE completed_at >= %(hour_ago)s) AS last_hour,
+           count(*) FILTER (WHERE completed_at >= %(day_ago)s) AS last_day,
+           count(*) FILTER (WHERE completed_at >= %(week_ago)s) AS last_week,
+           max(id) AS latest_id
+    FROM rocketjob_jobs
+    WHERE state = 'failed'
+    GROUP BY class_name, exception_class
+) AS g
+CROSS JOIN LATERAL (
+    SELECT exception, completed_at FROM rocketjob_jobs WHERE id = g.latest_id
+) AS latest
+ORDER BY g.last_day DESC, g.total DESC, g.class_name, g.exception_class
+LIMIT %(limit)s;
+
+-- name: list_failed_in_group
+-- One group of the Failures view, newest first, along the failures index.
+SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       lease, version, percent_complete, exception, fields
+FROM rocketjob_jobs
+WHERE state = 'failed' AND class_name = %(class_name)s
+  AND exception_class = %(exception_class)s AND id < %(before_id)s
+ORDER BY id DESC LIMIT %(limit)s;
+
+-- name: list_failed_with_exception
+-- Failed jobs of any class that raised one exception class.
+SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       lease, version, percent_complete, exception, fields
+FROM rocketjob_jobs
+WHERE state = 'failed' AND exception_class = %(exception_class)s
+  AND id < %(before_id)s
+ORDER BY id DESC LIMIT %(limit)s;
+
+-- name: failed_jobs_after
+-- The next chunk of a bulk action on failed jobs, oldest first, after the last one it
+-- handled; every filter is optional (a search matches the classes found for it or the
+-- description).
+SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       lease, version, percent_complete, exception, fields
+FROM rocketjob_jobs
+WHERE state = 'failed' AND id > %(after_id)s
+  AND (%(class_name)s::text IS NULL OR class_name = %(class_name)s)
+  AND (%(exception_class)s::text IS NULL OR exception_class = %(exception_class)s)
+  AND (%(pattern)s::text IS NULL OR class_name = ANY(%(classes)s::text[])
+       OR description ILIKE %(pattern)s ESCAPE '\')
+ORDER BY id LIMIT %(limit)s;
+
+-- name: count_failed_matching
+-- How many failed jobs of a job class and/or exception class there are, counted up to a
+-- cap so a huge list stays cheap.
+SELECT count(*) AS n FROM (
+    SELECT 1 FROM rocketjob_jobs
+    WHERE state = 'failed'
+      AND (%(class_name)s::text IS NULL OR class_name = %(class_name)s)
+      AND (%(exception_class)s::text IS NULL OR exception_class = %(exception_class)s)
+    LIMIT %(cap)s
+) AS capped;
+
+-- name: count_failed_search
+-- How many failed jobs a search matches, up to a cap, newest first as the Failed list is
+-- searched: the cost grows with the cap, so searches count less far than filters.
+SELECT count(*) AS n FROM (
+    SELECT 1 FROM rocketjob_jobs
+    WHERE state = 'failed'
+      AND (class_name = ANY(%(classes)s::text[]) OR description ILIKE %(pattern)s ESCAPE '\')
+    ORDER BY id DESC LIMIT %(cap)s
+) AS capped;
+
+-- name: transition_many
+-- Operators' actions on many jobs in one statement (bulk retry or abort), each applied
+-- only if nobody changed the job since it was read, as `transition` does for one.
+UPDATE rocketjob_jobs AS job SET
+    state = change.state,
+    sub_state = change.sub_state,
+    run_at = change.run_at,
+    started_at = change.started_at,
+    completed_at = change.completed_at,
+    failure_count = change.failure_count,
+    worker_name = change.worker_name,
+    exception = change.exception::jsonb,
+    exception_class = change.exception::jsonb->>'class_name',
+    percent_complete = coalesce(change.percent_complete, job.percent_complete),
+    version = job.version + 1,
+    history = job.history || change.entry::jsonb
+FROM unnest(%(id)s::bigint[], %(version)s::bigint[], %(state)s::text[],
+            %(sub_state)s::text[], %(run_at)s::timestamptz[], %(started_at)s::timestamptz[],
+            %(completed_at)s::timestamptz[], %(failure_count)s::integer[],
+            %(worker_name)s::text[], %(exception)s::text[], %(percent_complete)s::smallint[],
+            %(entry)s::text[])
+     AS change(id, version, state, sub_state, run_at, started_at, completed_at,
+               failure_count, worker_name, exception, percent_complete, entry)
+WHERE job.id = change.id AND job.version = change.version
+RETURNING job.id;
 
 -- Batch jobs ---------------------------------------------------------------------------
 
@@ -480,6 +589,7 @@ UPDATE rocketjob_jobs AS job SET
     completed_at = %(now)s,
     failure_count = job.failure_count + 1,
     exception = %(exception)s::jsonb,
+    exception_class = %(exception)s::jsonb->>'class_name',
     version = job.version + 1,
     history = job.history || jsonb_build_array(jsonb_build_object(
         'at', %(now)s::timestamptz, 'from', 'running', 'to', 'failed',

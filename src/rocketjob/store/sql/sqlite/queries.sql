@@ -40,6 +40,7 @@ UPDATE rocketjob_jobs SET
     failure_count = :failure_count,
     worker_name = :worker_name,
     exception = :exception,
+    exception_class = json_extract(:exception, '$.class_name'),
     percent_complete = coalesce(:percent_complete, percent_complete),
     version = version + 1,
     history = json_insert(history, '$[#]', json(:entry))
@@ -170,6 +171,7 @@ UPDATE rocketjob_jobs SET
     completed_at = :now,
     failure_count = failure_count + 1,
     exception = :exception,
+    exception_class = json_extract(:exception, '$.class_name'),
     version = version + 1,
     history = json_insert(history, '$[#]', json_object(
         'at', :now, 'from', 'running', 'to', 'failed', 'action', 'fail', 'by', :worker_name,
@@ -309,6 +311,86 @@ WHERE state = 'queued' AND run_at IS NOT NULL AND run_at > :now
   AND (class_name IN (SELECT value FROM json_each(:classes))
        OR description LIKE :pattern ESCAPE '\')
 ORDER BY run_at, id LIMIT :limit;
+
+-- Failures (Mission Control) -----------------------------------------------------------
+
+-- name: failure_groups
+-- Failed jobs per job class and exception class, counted over recent windows (a failed
+-- job's completed_at is when it failed); the newest job of a group gives its sample.
+SELECT g.class_name, g.exception_class, g.total, g.last_hour, g.last_day, g.last_week,
+       g.latest_id, json_extract(latest.exception, '$.message') AS latest_message,
+       latest.completed_at AS latest_at
+FROM (
+    SELECT class_name, exception_class,
+           count(*) AS total,
+           count(CASE WHEN completed_at >= :hour_ago THEN 1 END) AS last_hour,
+           count(CASE WHEN completed_at >= :day_ago THEN 1 END) AS last_day,
+           count(CASE WHEN completed_at >= :week_ago THEN 1 END) AS last_week,
+           max(id) AS latest_id
+    FROM rocketjob_jobs INDEXED BY rocketjob_jobs_failures
+    WHERE state = 'failed'
+    GROUP BY class_name, exception_class
+) AS g
+JOIN rocketjob_jobs AS latest ON latest.id = g.latest_id
+ORDER BY g.last_day DESC, g.total DESC, g.class_name, g.exception_class
+LIMIT :limit;
+
+-- name: list_failed_in_group
+-- One group of the Failures view, newest first, along the failures index.
+SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       lease, version, percent_complete, exception, fields
+FROM rocketjob_jobs INDEXED BY rocketjob_jobs_failures
+WHERE state = 'failed' AND class_name = :class_name
+  AND exception_class = :exception_class AND id < :before_id
+ORDER BY id DESC LIMIT :limit;
+
+-- name: list_failed_with_exception
+-- Failed jobs of any class that raised one exception class.
+SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       lease, version, percent_complete, exception, fields
+FROM rocketjob_jobs INDEXED BY rocketjob_jobs_state
+WHERE state = 'failed' AND exception_class = :exception_class
+  AND id < :before_id
+ORDER BY id DESC LIMIT :limit;
+
+-- name: failed_jobs_after
+-- The next chunk of a bulk action on failed jobs, oldest first, after the last one it
+-- handled; every filter is optional (a search matches the classes found for it or the
+-- description).
+SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       lease, version, percent_complete, exception, fields
+FROM rocketjob_jobs INDEXED BY rocketjob_jobs_state
+WHERE state = 'failed' AND id > :after_id
+  AND (:class_name IS NULL OR class_name = :class_name)
+  AND (:exception_class IS NULL
+       OR exception_class = :exception_class)
+  AND (:pattern IS NULL OR class_name IN (SELECT value FROM json_each(:classes))
+       OR description LIKE :pattern ESCAPE '\')
+ORDER BY id LIMIT :limit;
+
+-- name: count_failed_matching
+-- How many failed jobs of a job class and/or exception class there are, counted up to a
+-- cap so a huge list stays cheap.
+SELECT count(*) AS n FROM (
+    SELECT 1 FROM rocketjob_jobs INDEXED BY rocketjob_jobs_failures
+    WHERE state = 'failed'
+      AND (:class_name IS NULL OR class_name = :class_name)
+      AND (:exception_class IS NULL OR exception_class = :exception_class)
+    LIMIT :cap
+);
+
+-- name: count_failed_search
+-- How many failed jobs a search matches, up to a cap, as the Failed list is searched.
+SELECT count(*) AS n FROM (
+    SELECT 1 FROM rocketjob_jobs INDEXED BY rocketjob_jobs_state
+    WHERE state = 'failed'
+      AND (class_name IN (SELECT value FROM json_each(:classes))
+           OR description LIKE :pattern ESCAPE '\')
+    ORDER BY id DESC LIMIT :cap
+);
 
 -- Batch jobs ---------------------------------------------------------------------------
 
@@ -453,6 +535,7 @@ UPDATE rocketjob_jobs SET
     completed_at = :now,
     failure_count = failure_count + 1,
     exception = :exception,
+    exception_class = json_extract(:exception, '$.class_name'),
     version = version + 1,
     history = json_insert(history, '$[#]', json_object(
         'at', :now, 'from', 'running', 'to', 'failed', 'action', 'fail', 'by', :worker_name,
