@@ -34,6 +34,26 @@ TRANSPORTS = {
 }
 
 
+def ensure_bench_database() -> None:
+    """The peers expect a database named bench; a fresh machine has none."""
+    listed = subprocess.run(
+        [
+            "psql",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-Atc",
+            "SELECT 1 FROM pg_database WHERE datname = 'bench'",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    if not listed.stdout.strip():
+        subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", "bench"], check=True)
+
+
 def run_peers(systems: str, transport: str) -> list[dict[str, Any]]:
     env = {
         **os.environ,
@@ -69,6 +89,7 @@ def main() -> None:
     parser.add_argument("--systems", default="pgqueuer procrastinate huey rq-simple")
     parser.add_argument("--transport", choices=sorted(TRANSPORTS), default="socket")
     args = parser.parse_args()
+    ensure_bench_database()
     ratios: dict[str, list[float]] = {"drain": [], "enqueue": [], "latency_p50": []}
     for round_number in range(1, args.rounds + 1):
         peers = run_peers(args.systems, args.transport)

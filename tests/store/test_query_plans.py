@@ -75,6 +75,23 @@ def test_the_claim_walks_the_claim_index(big: PostgresStore) -> None:
     assert_no_full_scan_of_jobs(claim)
 
 
+@pytest.mark.parametrize("limit", [300, 2000])
+def test_a_big_claim_finds_each_row_by_its_primary_key(big: PostgresStore, limit: int) -> None:
+    # Left alone, the planner joins a few hundred claimed ids back to the table by
+    # hashing all of it: the cost of a claim would grow with the table.
+    claim = plan(
+        big,
+        "claim_jobs",
+        now=datetime.now(UTC),
+        limit=limit,
+        worker_name="h:1",
+        include=None,
+        exclude=None,
+    )
+    assert ("Index Scan", "rocketjob_jobs_pkey") in scans(claim)
+    assert_no_full_scan_of_jobs(claim)
+
+
 @pytest.mark.parametrize(
     ("query", "indexes", "params"),
     [

@@ -6,11 +6,13 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from rocketjob.store.postgres import PostgresStore
+from rocketjob.store.postgres import CLAIMS, PostgresStore
 
 
 def plan(store: PostgresStore, query: str, **params: Any) -> dict[str, Any]:
-    with store._pool.connection() as conn:
+    """The plan of a named query on the connections the store runs that query on."""
+    pool = store._claim_pool if query in CLAIMS else store._pool
+    with pool.connection() as conn:
         row = conn.execute(f"EXPLAIN (FORMAT JSON) {store.queries[query]}", params).fetchone()
     assert row is not None
     (value,) = row.values()
