@@ -45,6 +45,11 @@ def test_demo_serves_a_live_mix_of_jobs_and_cleans_up(tmp_path: Path) -> None:
         counts = wait_until(mixed, 30, "the worker to run the demo jobs")
         assert counts["scheduled"] == 3
         assert counts["paused"] == 1
+        batches = get_json(f"{base}/api/jobs?q=PriceOrders")
+        (orders,) = batches["jobs"]
+        batch = get_json(f"{base}/api/jobs/{orders['id']}")["batch"]
+        assert batch["record_count"] == 25_000
+        assert sum(batch["slices"].values()) == 100
     finally:
         output = stop(demo)
     assert f"rocketjob demo: open: {base}/" in output

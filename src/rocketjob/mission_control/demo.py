@@ -14,6 +14,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -88,6 +89,35 @@ class SyncInventory(rj.Job):
             raise ConnectionError(f"warehouse {self.warehouse} did not answer within 2 s")
 
 
+class PriceOrders(rj.BatchJob):
+    """A batch: order lines in, priced in dollars out, a slice at a time on every thread.
+
+    The exchange-rate service is out for the job's first minute: the lines it would price
+    then fail their slices, and a Retry after that runs only those slices, from the line
+    that failed.
+    """
+
+    slice_size = 250
+    input_format = "csv"
+    output_format = "csv"
+    euros_per_dollar: Decimal = Decimal("0.92")
+
+    def perform(self, record: dict[str, str]) -> dict[str, str]:  # type: ignore[override]
+        time.sleep(0.004)
+        outage = self.created_at and datetime.now(UTC) - self.created_at < timedelta(minutes=1)
+        if outage and int(record["line"]) % 2_111 == 0:
+            raise TimeoutError("exchange-rate service did not answer within 5 s")
+        record["usd"] = f"{Decimal(record['eur']) / self.euros_per_dollar:.2f}"
+        return record
+
+
+def order_lines(count: int) -> Iterator[dict[str, str]]:
+    items = ("bolts", "nuts", "washers", "hinges", "brackets")
+    for line in range(1, count + 1):
+        eur = Decimal(random.randint(100, 99_999)) / 100
+        yield {"line": str(line), "item": items[line % len(items)], "eur": f"{eur:.2f}"}
+
+
 CUSTOMERS = ("ada@example.com", "grace@example.com", "linus@example.com", "barbara@example.com")
 
 
@@ -116,6 +146,8 @@ def enqueue_mix() -> None:
     )
     held = ResizeImages.create(album="Archive", images=200, description="held for the night")
     held.pause(by="user:demo")
+    orders = PriceOrders.create(description="price November's order lines", priority=60)
+    orders.upload(order_lines(25_000))
 
 
 def feed(stop: threading.Event) -> None:
