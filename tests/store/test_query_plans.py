@@ -70,6 +70,7 @@ def test_the_claim_walks_the_claim_index(big: PostgresStore) -> None:
         worker_name="h:1",
         include=None,
         exclude=None,
+        entry="{}",
     )
     assert ("Index Scan", "rocketjob_jobs_claim") in scans(claim)
     assert_no_full_scan_of_jobs(claim)
@@ -87,6 +88,7 @@ def test_a_big_claim_finds_each_row_by_its_primary_key(big: PostgresStore, limit
         worker_name="h:1",
         include=None,
         exclude=None,
+        entry="{}",
     )
     assert ("Index Scan", "rocketjob_jobs_pkey") in scans(claim)
     assert_no_full_scan_of_jobs(claim)

@@ -231,12 +231,14 @@ class Store(BatchStore, WorkerStore, FailureStore, ABC):
 
         `include` / `exclude` are regular expressions on the class name.
         """
+        now = self.now()
         params = {
             "worker_name": worker_name,
             "limit": limit,
-            "now": self.now(),
+            "now": now,
             "include": include,
             "exclude": exclude,
+            "entry": history_entry(now, "queued", "running", "start", worker_name),
         }
         rows = self.fetch_all("claim_jobs", params)
         rows.sort(key=_claim_order)
@@ -272,7 +274,8 @@ class Store(BatchStore, WorkerStore, FailureStore, ABC):
             if destroyed:
                 self.execute_for_claims("destroy_completed_jobs", destroyed, {})
             if kept:
-                params = {"now": now, "worker_name": worker_name}
+                entry = history_entry(now, "running", "completed", "complete", worker_name)
+                params = {"now": now, "worker_name": worker_name, "entry": entry}
                 self.execute_for_claims("complete_jobs", kept, params)
 
     def fail_claimed_job(self, claim: Claim, exception: dict[str, Any], worker_name: str) -> bool:
@@ -368,6 +371,12 @@ def _scheduled_cursor(cursor: str | None, now: datetime) -> tuple[datetime, int]
     except ValueError:
         raise ValueError(f"invalid cursor {cursor!r}: expected RUN_AT|ID") from None
     return after, _id_cursor(job_id)
+
+
+def history_entry(at: datetime, from_state: str, to_state: str, action: str, by: str) -> str:
+    """One history entry as JSON text, shaped like the entries operator changes write."""
+    entry = {"at": at.isoformat(), "from": from_state, "to": to_state, "action": action}
+    return json.dumps({**entry, "by": by})
 
 
 def like_pattern(text: str) -> str:

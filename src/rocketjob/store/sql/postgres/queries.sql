@@ -120,6 +120,7 @@ SELECT bucket, sum(n) FROM folded GROUP BY bucket;
 
 -- name: claim_jobs
 -- Take up to `limit` due jobs in claim order; rows other workers hold are skipped.
+-- The history entry is the same for every row: built once by the caller, not per row.
 WITH next AS (
     SELECT id FROM rocketjob_jobs
     WHERE state = 'queued' AND (run_at IS NULL OR run_at <= %(now)s)
@@ -136,9 +137,7 @@ UPDATE rocketjob_jobs AS job SET
     worker_name = %(worker_name)s,
     lease = job.lease + 1,
     version = job.version + 1,
-    history = job.history || jsonb_build_array(jsonb_build_object(
-        'at', %(now)s::timestamptz, 'from', 'queued', 'to', 'running',
-        'action', 'start', 'by', %(worker_name)s::text))
+    history = job.history || %(entry)s::jsonb
 FROM next WHERE job.id = next.id
 RETURNING job.id, job.class_name, job.description, job.priority, job.state, job.sub_state,
           job.run_at, job.expires_at, job.destroy_on_complete, job.created_at,
@@ -175,9 +174,7 @@ UPDATE rocketjob_jobs AS job SET
     completed_at = %(now)s,
     percent_complete = 100,
     version = job.version + 1,
-    history = job.history || jsonb_build_array(jsonb_build_object(
-        'at', %(now)s::timestamptz, 'from', 'running', 'to', 'completed',
-        'action', 'complete', 'by', %(worker_name)s::text))
+    history = job.history || %(entry)s::jsonb
 FROM unnest(%(ids)s::bigint[], %(leases)s::bigint[]) AS done(id, lease)
 WHERE job.id = done.id AND job.lease = done.lease AND job.state = 'running';
 
