@@ -14,6 +14,7 @@ from workers import running_worker, wait_for_worker, worker_row
 
 import rocketjob as rj
 from rocketjob.store import Store
+from rocketjob.worker.process import Worker
 
 FAST_REAPING = ("--zombie-timeout", "2", "--poll-interval", "0.2")
 
@@ -34,6 +35,28 @@ def test_a_worker_registers_heartbeats_and_leaves_on_sigterm(
         output = finish(worker)
     assert rj.list_workers() == []
     assert f"worker {info.name} stopped" in output
+
+
+def test_a_worker_handles_sigterm_from_the_moment_its_row_exists(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Whoever sees the row may signal the worker at once, so its handlers must come first.
+    handlers_when_registered = []
+    register = store.register_worker
+
+    def register_and_look(name: str, host: str, pid: int, threads: int) -> None:
+        register(name, host, pid, threads)
+        handlers_when_registered.append(signal.getsignal(signal.SIGTERM))
+
+    monkeypatch.setattr(store, "register_worker", register_and_look)
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    worker = Worker(store=store, threads=1, burst=True, poll_interval=0.05)
+    try:
+        worker.run()
+    finally:
+        signal.signal(signal.SIGTERM, before[0])
+        signal.signal(signal.SIGINT, before[1])
+    assert handlers_when_registered == [worker._on_signal]
 
 
 def test_sigterm_lets_the_running_job_finish_and_claims_nothing_more(
