@@ -87,18 +87,19 @@ def test_failures_then_a_retry_after_the_fix_write_every_record_once(
 
 
 def test_a_worker_killed_mid_slice_leaves_every_record_once(
-    store: Store, database_url: str
+    store: Store, database_url: str, tmp_path: Path
 ) -> None:
-    job = Slow.create(seconds=0.002)
+    gate = Gate(tmp_path)
+    job = Gated.create(gate=str(gate), hold="110", seconds=0.002)
     job.upload([str(i) for i in range(3_000)])
     start(store)
     reaping = ("--zombie-timeout", "2")
     with workers(database_url, 1, *reaping) as (victim,):
-        wait_until(lambda: job.batch_status().slices["completed"] >= 5, 60, "some slices")
-        wait_until(lambda: job.batch_status().slices["running"] > 0, 30, "a running slice")
+        gate.wait_reached()  # slice 6 is mid-way: 10 of its records done
         os.kill(victim.pid, signal.SIGKILL)
         victim.wait()
         assert job.batch_status().slices["running"] > 0  # held by a dead worker
+        gate.open()
         # a live worker's reaper hands the dead worker's slices to the queue again
         with workers(database_url, 1, *reaping) as (survivor,):
             wait_until(lambda: job.reload().state is rj.State.COMPLETED, 90, "completion")
