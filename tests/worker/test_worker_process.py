@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from gates import Gate
 from processes import finish, rocketjob, start_rocketjob, wait_until
 from sample_jobs import Kept, Noop, Record, Slow
 from workers import running_worker, wait_for_worker, worker_row
@@ -89,13 +90,15 @@ def test_a_second_signal_hands_the_running_job_back_at_once(
 
 
 def test_a_killed_worker_s_job_is_requeued_and_completed_by_another(
-    store: Store, database_url: str
+    store: Store, database_url: str, tmp_path: Path
 ) -> None:
-    job = Slow.create(steps=20, step_seconds=0.05)
+    gate = Gate(tmp_path)
+    job = Slow.create(steps=20, step_seconds=0.05, gate=str(gate))
     with running_worker(database_url, *FAST_REAPING) as doomed:
         dead_name = wait_for_worker(doomed.pid).name
-        wait_until(lambda: job.reload().percent_complete > 0)
+        gate.wait_reached()  # the job is provably running when its worker dies
         doomed.kill()
+    gate.open()
     with running_worker(database_url, *FAST_REAPING) as rescuer:
         rescuer_name = wait_for_worker(rescuer.pid).name
         wait_until(lambda: job.reload().state is rj.State.COMPLETED, timeout=30)
@@ -111,13 +114,15 @@ def test_a_killed_worker_s_job_is_requeued_and_completed_by_another(
 
 
 def test_a_frozen_worker_that_wakes_up_cannot_overwrite_the_rerun(
-    store: Store, database_url: str
+    store: Store, database_url: str, tmp_path: Path
 ) -> None:
-    job = Slow.create(steps=40, step_seconds=0.05)
+    gate = Gate(tmp_path)
+    job = Slow.create(steps=40, step_seconds=0.05, gate=str(gate))
     with running_worker(database_url, *FAST_REAPING) as frozen:
         frozen_name = wait_for_worker(frozen.pid).name
-        wait_until(lambda: job.reload().percent_complete > 0)
+        gate.wait_reached()  # the job is provably running when its worker freezes
         frozen.send_signal(signal.SIGSTOP)
+        gate.open()
         with running_worker(database_url, *FAST_REAPING) as rescuer:
             wait_until(lambda: job.reload().state is rj.State.COMPLETED, timeout=30)
             rescuer.send_signal(signal.SIGTERM)
