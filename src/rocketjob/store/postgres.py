@@ -87,7 +87,9 @@ class PostgresStore(Store):
         self._pool.open(wait=True, timeout=connect_timeout)
         # Claims walk the claim index in order. A queue table's statistics are often stale
         # (empty at the last ANALYZE, a million jobs now), which can make the planner sort
-        # every queued row instead; on these connections it never does.
+        # every queued row instead; on these connections it never does. Nor does it join
+        # the claimed ids back to the table by hashing or merging the whole table: a
+        # claim updates a few hundred rows at most, each found by its primary key.
         self._claim_pool: ConnectionPool[Connection] = ConnectionPool(
             url,
             min_size=1,
@@ -96,7 +98,10 @@ class PostgresStore(Store):
                 "autocommit": True,
                 "row_factory": dict_row,
                 "prepare_threshold": 0,
-                "options": "-c enable_sort=off -c enable_bitmapscan=off",
+                "options": (
+                    "-c enable_sort=off -c enable_bitmapscan=off"
+                    " -c enable_hashjoin=off -c enable_mergejoin=off"
+                ),
             },
             configure=_configure,
             timeout=connect_timeout,
