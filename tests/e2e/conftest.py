@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from browsing import CHROMIUM, CHROMIUM_ARGS, Server, free_port, responds, stop
 from processes import Background, cli_env, start_rocketjob, wait_until
+from workers import worker_row
 
 import rocketjob as rj
 
@@ -75,7 +76,7 @@ def server(database: str) -> Iterator[Server]:
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until(lambda: process.poll() is not None or responds(f"{url}/jobs"), 30, "web")
-        assert process.poll() is None, stop(process)
+        assert process.poll() is None, process.output()
         yield Server(url, database)
     finally:
         stop(process)
@@ -117,5 +118,12 @@ def worker(database: str) -> Iterator[Background]:
         "0.5",
         database_url=database,
     )
-    yield process
-    stop(process)
+    try:
+        # Registered and running before any page looks for it.
+        wait_until(
+            lambda: process.poll() is not None or worker_row(process.pid, "running"), 30, "worker"
+        )
+        assert process.poll() is None, process.output()
+        yield process
+    finally:
+        stop(process)

@@ -1,4 +1,5 @@
-"""Live refresh asks the server for fresh fragments only while the tab is visible.
+"""Live refresh asks the server for fresh fragments only while the tab is visible, and
+never replaces the page under an operator who is confirming an action.
 
 The page's timers run on Playwright's clock, so minutes pass in an instant and nothing
 waits on the wall clock; the tab's visibility is what the page reads from the document.
@@ -7,8 +8,12 @@ waits on the wall clock; the tab's visibility is what the page reads from the do
 from __future__ import annotations
 
 import pytest
-from browsing import Server
-from playwright.sync_api import Page, Request, expect
+from browsing import Server, confirm
+from playwright.sync_api import Page, Request, Route, expect
+from processes import wait_until
+from sample_jobs import Noop
+
+import rocketjob as rj
 
 pytestmark = pytest.mark.e2e
 REFRESH_MS = 2000
@@ -59,3 +64,38 @@ def test_refresh_pauses_while_the_tab_is_hidden(page: Page, server: Server) -> N
     with page.expect_response(lambda r: "fragment=1" in r.url):
         page.clock.run_for(REFRESH_MS)
     assert log.count("fragment") == 4
+
+
+def test_a_refresh_landing_while_the_operator_confirms_leaves_the_action_alone(
+    page: Page, server: Server
+) -> None:
+    job = Noop.create()
+    page.clock.install()
+    page.goto(f"{server.url}/jobs/{job.id}")
+    expect(page.locator("#live-status")).to_have_text("Live")
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:
+        held.append(route)
+
+    page.route(lambda url: "fragment=1" in url, hold)
+
+    page.clock.run_for(REFRESH_MS)  # a refresh asks; its answer is held back
+    # (each evaluate is a round trip, in which Playwright hands over the routes it held)
+    refreshing = page.locator("body")
+    expect(refreshing).to_have_attribute("data-refreshing", "yes")
+    wait_until(lambda: page.evaluate("0") == 0 and held, 15, "the held fragment request")
+    page.get_by_role("button", name=f"Pause job #{job.id}").click()
+    expect(page.locator("#confirm-dialog")).to_be_visible()
+
+    # The answer lands while the dialog is open, then the next refresh comes due.
+    answer = held.pop()
+    answer.fulfill(response=answer.fetch())
+    expect(refreshing).not_to_have_attribute("data-refreshing", "yes")
+    page.unroute_all()
+    page.clock.run_for(REFRESH_MS)
+    expect(refreshing).not_to_have_attribute("data-refreshing", "yes")
+
+    confirm(page, "Pause")
+    expect(page.locator(".flash")).to_have_text(f"Paused job #{job.id} (Noop): it is paused.")
+    assert job.reload().state is rj.State.PAUSED

@@ -6,6 +6,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from gates import wait_at
+
 import rocketjob as rj
 
 
@@ -67,13 +69,30 @@ class Hooks(rj.BatchJob):
 
 
 class Slow(rj.BatchJob):
-    """Lines out as they came in, `seconds` per record: time to pause, kill or abort it."""
+    """Lines out as they came in, `seconds` per record: a batch that takes a while."""
 
     slice_size = 20
     output_format = "lines"
     seconds: float = 0.01
 
     def perform(self, record: str) -> str:
+        time.sleep(self.seconds)
+        return record
+
+
+class Gated(rj.BatchJob):
+    """Lines out as they came in, `seconds` per record; the record `hold` waits at the `gate`
+    until the test opens it: its slice is provably running while an operator acts."""
+
+    slice_size = 20
+    output_format = "lines"
+    gate: str
+    hold: str = "110"
+    seconds: float = 0.0
+
+    def perform(self, record: str) -> str:
+        if record == self.hold:
+            wait_at(self.gate)
         time.sleep(self.seconds)
         return record
 

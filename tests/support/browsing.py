@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 
 from playwright.sync_api import Page, expect
 from processes import Background
 
+EPHEMERAL_PORTS = "/proc/sys/net/ipv4/ip_local_port_range"
 CHROMIUM = os.environ.get("ROCKETJOB_TEST_CHROMIUM", "/usr/bin/chromium")
 # Without the background-networking flags Chromium's connections hang on a closed network.
 CHROMIUM_ARGS = [
@@ -28,9 +32,21 @@ CHROMIUM_ARGS = [
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port no server listens on, below the ephemeral range: a port the kernel picked
+    could be handed to some outgoing connection before our server binds it."""
+    first_ephemeral = 32768
+    with contextlib.suppress(OSError, ValueError):
+        first_ephemeral = int(Path(EPHEMERAL_PORTS).read_text().split()[0])
+    candidates = list(range(10_000, max(first_ephemeral, 10_001)))
+    random.shuffle(candidates)
+    for port in candidates:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 def responds(url: str) -> bool:

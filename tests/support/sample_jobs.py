@@ -7,6 +7,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
+from gates import wait_at
+
 import rocketjob as rj
 
 
@@ -43,10 +45,12 @@ class Fails(rj.Job):
 
 
 class Slow(rj.Job):
-    """Works in steps, reporting progress and checking for operators between them."""
+    """Works in steps, reporting progress and checking for operators between them; with a
+    `gate`, waits there after the first step: provably running until the test opens it."""
 
     steps: int = 50
     step_seconds: float = 0.1
+    gate: str = ""
     destroy_on_complete = False
     pausable = True
 
@@ -55,6 +59,8 @@ class Slow(rj.Job):
             time.sleep(self.step_seconds)
             self.progress(100 * (step + 1) / self.steps)
             self.checkpoint()
+            if step == 0 and self.gate:
+                wait_at(self.gate)
 
 
 class Typed(rj.Job):

@@ -9,8 +9,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from batch_jobs import Numbers, Slow, Squares
+from batch_jobs import Gated, Numbers, Slow, Squares
 from batching import start
+from gates import Gate
 from processes import Background, rocketjob, start_rocketjob, wait_until
 from sample_jobs import Record
 from workers import wait_for_worker
@@ -86,18 +87,19 @@ def test_failures_then_a_retry_after_the_fix_write_every_record_once(
 
 
 def test_a_worker_killed_mid_slice_leaves_every_record_once(
-    store: Store, database_url: str
+    store: Store, database_url: str, tmp_path: Path
 ) -> None:
-    job = Slow.create(seconds=0.002)
+    gate = Gate(tmp_path)
+    job = Gated.create(gate=str(gate), hold="110", seconds=0.002)
     job.upload([str(i) for i in range(3_000)])
     start(store)
     reaping = ("--zombie-timeout", "2")
     with workers(database_url, 1, *reaping) as (victim,):
-        wait_until(lambda: job.batch_status().slices["completed"] >= 5, 60, "some slices")
-        wait_until(lambda: job.batch_status().slices["running"] > 0, 30, "a running slice")
+        gate.wait_reached()  # slice 6 is mid-way: 10 of its records done
         os.kill(victim.pid, signal.SIGKILL)
         victim.wait()
         assert job.batch_status().slices["running"] > 0  # held by a dead worker
+        gate.open()
         # a live worker's reaper hands the dead worker's slices to the queue again
         with workers(database_url, 1, *reaping) as (survivor,):
             wait_until(lambda: job.reload().state is rj.State.COMPLETED, 90, "completion")
@@ -105,18 +107,23 @@ def test_a_worker_killed_mid_slice_leaves_every_record_once(
     assert list(job.output()) == [str(i) for i in range(3_000)]
 
 
-def test_pause_stops_the_workers_at_slice_boundaries_and_resume_goes_on(
-    store: Store, database_url: str
+def test_pause_lets_the_running_slice_finish_then_stops_and_resume_goes_on(
+    store: Store, database_url: str, tmp_path: Path
 ) -> None:
-    job = Slow.create(seconds=0.002)
+    gate = Gate(tmp_path)
+    job = Gated.create(gate=str(gate), hold="110")
     job.upload([str(i) for i in range(3_000)])
-    with workers(database_url, 1):
-        wait_until(lambda: job.batch_status().slices["completed"] >= 3, 60, "some slices")
+    with workers(database_url, 1, "--threads", "1"):
+        gate.wait_reached()  # slice 6 is running
         job.pause()
+        assert job.reload().state is rj.State.PAUSED
+        assert job.batch_status().slices["running"] == 1
+        gate.open()
         paused = wait_until(
             lambda: (s := job.batch_status()).slices["running"] == 0 and s, 30, "idle"
         )
-        assert paused.slices["queued"] > 0
+        # the held slice finished; no slice was started after the pause
+        assert (paused.slices["completed"], paused.slices["queued"]) == (6, 144)
         assert job.reload().state is rj.State.PAUSED
         job.resume()
         wait_until(lambda: job.reload().state is rj.State.COMPLETED, 90, "completion")
@@ -124,17 +131,22 @@ def test_pause_stops_the_workers_at_slice_boundaries_and_resume_goes_on(
     assert [e.action for e in job.history()] == ["start", "pause", "resume", "complete"]
 
 
-def test_abort_drops_the_slices_while_workers_run_them(store: Store, database_url: str) -> None:
-    job = Slow.create(seconds=0.002)
+def test_abort_drops_the_slices_while_workers_run_them(
+    store: Store, database_url: str, tmp_path: Path
+) -> None:
+    gate = Gate(tmp_path)
+    job = Gated.create(gate=str(gate), hold="110")
     job.upload([str(i) for i in range(3_000)])
-    with workers(database_url, 1) as running:
-        wait_until(lambda: job.batch_status().slices["completed"] >= 3, 60, "some slices")
+    with workers(database_url, 1, "--threads", "1") as (worker,):
+        gate.wait_reached()  # slice 6 is running
         job.abort()
         assert store.slice_counts(job.id) == {}  # type: ignore[arg-type]
+        gate.open()
+        wait_until(lambda: f"job {job.id} batch_jobs.Gated slice 6 lost" in worker.output())
         done = Numbers.create()  # the worker goes on with other work
         done.upload(range(10))
         wait_until(lambda: done.reload().state is rj.State.COMPLETED, 30, "the next job")
-        assert all(worker.poll() is None for worker in running)
+        assert worker.poll() is None
     assert job.reload().state is rj.State.ABORTED
     assert store.slice_counts(job.id) == {}  # type: ignore[arg-type]
 

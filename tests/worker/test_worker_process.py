@@ -8,12 +8,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from gates import Gate
 from processes import finish, rocketjob, start_rocketjob, wait_until
 from sample_jobs import Kept, Noop, Record, Slow
 from workers import running_worker, wait_for_worker, worker_row
 
 import rocketjob as rj
 from rocketjob.store import Store
+from rocketjob.worker.process import Worker
 
 FAST_REAPING = ("--zombie-timeout", "2", "--poll-interval", "0.2")
 
@@ -34,6 +36,28 @@ def test_a_worker_registers_heartbeats_and_leaves_on_sigterm(
         output = finish(worker)
     assert rj.list_workers() == []
     assert f"worker {info.name} stopped" in output
+
+
+def test_a_worker_handles_sigterm_from_the_moment_its_row_exists(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Whoever sees the row may signal the worker at once, so its handlers must come first.
+    handlers_when_registered = []
+    register = store.register_worker
+
+    def register_and_look(name: str, host: str, pid: int, threads: int) -> None:
+        register(name, host, pid, threads)
+        handlers_when_registered.append(signal.getsignal(signal.SIGTERM))
+
+    monkeypatch.setattr(store, "register_worker", register_and_look)
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    worker = Worker(store=store, threads=1, burst=True, poll_interval=0.05)
+    try:
+        worker.run()
+    finally:
+        signal.signal(signal.SIGTERM, before[0])
+        signal.signal(signal.SIGINT, before[1])
+    assert handlers_when_registered == [worker._on_signal]
 
 
 def test_sigterm_lets_the_running_job_finish_and_claims_nothing_more(
@@ -66,13 +90,15 @@ def test_a_second_signal_hands_the_running_job_back_at_once(
 
 
 def test_a_killed_worker_s_job_is_requeued_and_completed_by_another(
-    store: Store, database_url: str
+    store: Store, database_url: str, tmp_path: Path
 ) -> None:
-    job = Slow.create(steps=20, step_seconds=0.05)
+    gate = Gate(tmp_path)
+    job = Slow.create(steps=20, step_seconds=0.05, gate=str(gate))
     with running_worker(database_url, *FAST_REAPING) as doomed:
         dead_name = wait_for_worker(doomed.pid).name
-        wait_until(lambda: job.reload().percent_complete > 0)
+        gate.wait_reached()  # the job is provably running when its worker dies
         doomed.kill()
+    gate.open()
     with running_worker(database_url, *FAST_REAPING) as rescuer:
         rescuer_name = wait_for_worker(rescuer.pid).name
         wait_until(lambda: job.reload().state is rj.State.COMPLETED, timeout=30)
@@ -88,13 +114,15 @@ def test_a_killed_worker_s_job_is_requeued_and_completed_by_another(
 
 
 def test_a_frozen_worker_that_wakes_up_cannot_overwrite_the_rerun(
-    store: Store, database_url: str
+    store: Store, database_url: str, tmp_path: Path
 ) -> None:
-    job = Slow.create(steps=40, step_seconds=0.05)
+    gate = Gate(tmp_path)
+    job = Slow.create(steps=40, step_seconds=0.05, gate=str(gate))
     with running_worker(database_url, *FAST_REAPING) as frozen:
         frozen_name = wait_for_worker(frozen.pid).name
-        wait_until(lambda: job.reload().percent_complete > 0)
+        gate.wait_reached()  # the job is provably running when its worker freezes
         frozen.send_signal(signal.SIGSTOP)
+        gate.open()
         with running_worker(database_url, *FAST_REAPING) as rescuer:
             wait_until(lambda: job.reload().state is rj.State.COMPLETED, timeout=30)
             rescuer.send_signal(signal.SIGTERM)

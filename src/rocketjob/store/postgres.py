@@ -38,6 +38,8 @@ Connection = psycopg.Connection[Row]
 CLAIMS = frozenset({"claim_jobs", "claim_slices"})
 # Channel names of the notifications, as the worker knows them.
 CHANNELS = {"rocketjob_jobs": "jobs", "rocketjob_control": "control"}
+# How long subscribe() waits for its first LISTEN before relying on polling alone.
+LISTEN_WAIT = 5.0
 
 log = logging.getLogger("rocketjob.store")
 
@@ -275,8 +277,15 @@ class Listener(Subscription):
         self.url = url
         self.on_notice = on_notice
         self._closed = threading.Event()
+        self._listening = threading.Event()
+        self._returned = threading.Event()
         self._thread = threading.Thread(target=self._run, name="rocketjob-listen", daemon=True)
         self._thread.start()
+        # A notice sent once we return must not be missed; if the database is down, polling
+        # covers the gap while the thread keeps trying.
+        if not self._listening.wait(LISTEN_WAIT):
+            log.warning("not listening for notifications yet; polling until then")
+        self._returned.set()
 
     def _run(self) -> None:
         delay = 0.1
@@ -286,7 +295,9 @@ class Listener(Subscription):
                 with psycopg.connect(self.url, autocommit=True, connect_timeout=5) as conn:
                     for channel in CHANNELS:
                         conn.execute(f"LISTEN {channel}")
-                    if not first:
+                    self._listening.set()
+                    # Notices sent before this LISTEN are gone: say every channel may have news.
+                    if not first or self._returned.is_set():
                         for name in CHANNELS.values():
                             self.on_notice(name)
                     first, delay = False, 0.1

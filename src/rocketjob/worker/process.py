@@ -95,10 +95,11 @@ class Worker:
     # -- lifecycle ----------------------------------------------------------------------
 
     def run(self) -> None:
-        self._register()
+        # Handlers before the row: whoever sees the row may signal us at once.
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, self._on_signal)
             signal.signal(signal.SIGINT, self._on_signal)
+        self._register()
         self._heartbeat = heartbeat = Heartbeat(
             self.store,
             self.name,

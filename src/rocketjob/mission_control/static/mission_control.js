@@ -2,7 +2,7 @@
 // - live parts ([data-live] with an id) refresh every couple of seconds from the page's
 //   fragment URL (body[data-live-url]), paused while the tab is hidden;
 // - forms with data-confirm ask in a dialog, then post with confirmed=yes (without this
-//   script the server asks on a page of its own);
+//   script the server asks on a page of its own); no refresh lands while it is open;
 // - "/" focuses the search box.
 "use strict";
 
@@ -14,6 +14,8 @@
   const dialog = document.getElementById("confirm-dialog");
   let timer = null;
   let inFlight = false;
+  // From the confirmation's opening until its form is posted: the form must stay in place.
+  let confirming = false;
 
   function setStatus(text, stale) {
     if (!status) return;
@@ -38,9 +40,14 @@
     current.replaceWith(document.importNode(fresh, true));
   }
 
+  function operatorConfirms() {
+    return confirming || (dialog !== null && dialog.open);
+  }
+
   async function refresh() {
-    if (inFlight || document.hidden || (dialog !== null && dialog.open)) return;
+    if (inFlight || document.hidden || operatorConfirms()) return;
     inFlight = true;
+    body.dataset.refreshing = "yes";
     try {
       const response = await fetch(liveUrl, {
         credentials: "same-origin",
@@ -52,6 +59,9 @@
       }
       if (!response.ok) throw new Error(String(response.status));
       const doc = new DOMParser().parseFromString(await response.text(), "text/html");
+      // An answer landing while the operator confirms would replace the form they are
+      // confirming (its post would go nowhere): this one is dropped, the next brings news.
+      if (operatorConfirms()) return;
       for (const fresh of doc.querySelectorAll("[data-live][id]")) swap(fresh);
       // The tab may have been hidden while this answer was on its way.
       setStatus(document.hidden ? "Paused" : "Live", false);
@@ -59,6 +69,7 @@
       setStatus("Reconnecting…", true);
     } finally {
       inFlight = false;
+      delete body.dataset.refreshing;
     }
   }
 
@@ -85,9 +96,11 @@
     dialog.querySelector("#confirm-question").textContent = form.dataset.confirm;
     dialog.querySelector("#confirm-ok").textContent = form.dataset.confirmLabel || "OK";
     dialog.returnValue = "";
+    confirming = true;
     dialog.addEventListener(
       "close",
       () => {
+        confirming = false;
         if (dialog.returnValue !== "ok") return;
         const confirmed = document.createElement("input");
         confirmed.type = "hidden";
