@@ -132,6 +132,16 @@ def test_one_upload_per_job(store: Store, tmp_path: Path) -> None:
         job.upload(["c"])
 
 
+def test_a_batch_is_never_opened_for_a_job_that_is_gone(store: Store) -> None:
+    job = Silent.create()
+    job_id: int = job.id  # type: ignore[assignment]
+    job.destroy()
+    assert store.start_upload(job_id, 10, None, None) is False
+    assert store.get_batch(job_id) is None
+    with pytest.raises(rj.JobNotFound):
+        job.upload(["a"])
+
+
 def test_download_is_refused_until_the_job_completed(store: Store, tmp_path: Path) -> None:
     job = Shout.create()
     job.upload(["a"] * 25)

@@ -39,6 +39,7 @@ def upload(job: BatchJob, source: Source, *, encoding: str, on_progress: Progres
         raise RocketJobError(f"cannot upload into a {state.value} job")
     with _records(source, job.input_format, encoding) as (reader, name, position):
         if not store.start_upload(job_id, job.slice_size, reader.header, job.output_fields):
+            job.reload()  # JobNotFound if it was destroyed meanwhile
             raise RocketJobError(
                 f"job {job_id} already has an upload (finished, or still going on): "
                 "create a new job for more records"

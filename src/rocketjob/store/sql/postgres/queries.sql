@@ -437,11 +437,14 @@ RETURNING job.id;
 -- Batch jobs ---------------------------------------------------------------------------
 
 -- name: insert_batch
--- Starts an upload; nothing comes back if the job already has (or is receiving) one.
+-- Starts an upload; nothing comes back if the job already has (or is receiving) one, or
+-- is gone. The job row stays locked against deletion until the batch row is committed,
+-- so the deletion, when it comes, finds the batch row and drops it too.
 INSERT INTO rocketjob_batches (job_id, slice_size, input_header, output_header,
                                upload_started_at)
-VALUES (%(job_id)s, %(slice_size)s, %(input_header)s::jsonb, %(output_header)s::jsonb,
-        %(now)s)
+SELECT id, %(slice_size)s, %(input_header)s::jsonb, %(output_header)s::jsonb, %(now)s
+FROM rocketjob_jobs WHERE id = %(job_id)s
+FOR KEY SHARE
 ON CONFLICT (job_id) DO NOTHING
 RETURNING job_id;
 

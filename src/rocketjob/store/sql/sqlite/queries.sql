@@ -395,10 +395,12 @@ SELECT count(*) AS n FROM (
 -- Batch jobs ---------------------------------------------------------------------------
 
 -- name: insert_batch
--- Starts an upload; nothing comes back if the job already has (or is receiving) one.
+-- Starts an upload; nothing comes back if the job already has (or is receiving) one, or
+-- is gone.
 INSERT INTO rocketjob_batches (job_id, slice_size, input_header, output_header,
                                upload_started_at)
-VALUES (:job_id, :slice_size, :input_header, :output_header, :now)
+SELECT id, :slice_size, :input_header, :output_header, :now
+FROM rocketjob_jobs WHERE id = :job_id
 ON CONFLICT (job_id) DO NOTHING
 RETURNING job_id;
 
