@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from rocketjob.records import JobException
 from rocketjob.states import Action, State, Transition
-from rocketjob.store import JobChange
+from rocketjob.store import JobChange, history_entry
 
 if TYPE_CHECKING:
     from rocketjob.jobs import Job
@@ -42,15 +42,9 @@ def plan_change(
             percent = 0 if not type(job).batch else None
     elif step.action is Action.RUN_NOW:
         run_at = None
-    entry = {
-        "at": now.isoformat(),
-        "from": step.from_state.value,
-        "to": step.to_state.value,
-        "action": step.action.value,
-        "by": by,
-    }
-    if message:
-        entry["message"] = message
+    entry = history_entry(
+        now, step.from_state.value, step.to_state.value, step.action.value, by, message
+    )
     sub_state = step.sub_state or job.sub_state
     return JobChange(
         id=job.id,
@@ -64,5 +58,5 @@ def plan_change(
         worker_name=worker_name,
         exception=json.dumps(exception) if exception else None,
         percent_complete=percent,
-        entry=json.dumps(entry),
+        entry=entry,
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rocketjob.errors import ConfigurationError
-from rocketjob.store.base import Finished, JobChange, NewJob, Store, utc_now
+from rocketjob.store.base import Finished, JobChange, NewJob, Store, history_entry, utc_now
 from rocketjob.store.batches import NewSlice, SliceClaim
 from rocketjob.store.executor import Claim, Clock, Row
 
@@ -35,5 +35,6 @@ __all__ = [
     "Row",
     "SliceClaim",
     "Store",
+    "history_entry",
     "open_store",
 ]

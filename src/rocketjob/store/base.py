@@ -275,7 +275,7 @@ class Store(BatchStore, WorkerStore, FailureStore, ABC):
                 self.execute_for_claims("destroy_completed_jobs", destroyed, {})
             if kept:
                 entry = history_entry(now, "running", "completed", "complete", worker_name)
-                params = {"now": now, "worker_name": worker_name, "entry": entry}
+                params = {"now": now, "entry": entry}
                 self.execute_for_claims("complete_jobs", kept, params)
 
     def fail_claimed_job(self, claim: Claim, exception: dict[str, Any], worker_name: str) -> bool:
@@ -373,10 +373,14 @@ def _scheduled_cursor(cursor: str | None, now: datetime) -> tuple[datetime, int]
     return after, _id_cursor(job_id)
 
 
-def history_entry(at: datetime, from_state: str, to_state: str, action: str, by: str) -> str:
-    """One history entry as JSON text, shaped like the entries operator changes write."""
-    entry = {"at": at.isoformat(), "from": from_state, "to": to_state, "action": action}
-    return json.dumps({**entry, "by": by})
+def history_entry(
+    at: datetime, from_state: str, to_state: str, action: str, by: str, message: str | None = None
+) -> str:
+    """One history entry as JSON text: what a transition appends to the job's history."""
+    entry = {"at": at.isoformat(), "from": from_state, "to": to_state, "action": action, "by": by}
+    if message:
+        entry["message"] = message
+    return json.dumps(entry)
 
 
 def like_pattern(text: str) -> str:

@@ -118,8 +118,7 @@ UPDATE rocketjob_jobs SET
     worker_name = :worker_name,
     lease = lease + 1,
     version = version + 1,
-    history = json_insert(history, '$[#]', json_object(
-        'at', :now, 'from', 'queued', 'to', 'running', 'action', 'start', 'by', :worker_name))
+    history = json_insert(history, '$[#]', json(:entry))
 WHERE id IN (
     SELECT id FROM rocketjob_jobs INDEXED BY rocketjob_jobs_claim
     WHERE state = 'queued' AND (run_at IS NULL OR run_at <= :now)
@@ -160,9 +159,7 @@ UPDATE rocketjob_jobs SET
     completed_at = :now,
     percent_complete = 100,
     version = version + 1,
-    history = json_insert(history, '$[#]', json_object(
-        'at', :now, 'from', 'running', 'to', 'completed', 'action', 'complete',
-        'by', :worker_name))
+    history = json_insert(history, '$[#]', json(:entry))
 WHERE id = :id AND lease = :lease AND state = 'running';
 
 -- name: fail_claimed_job
