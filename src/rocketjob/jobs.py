@@ -151,7 +151,8 @@ class Job:
     def create(cls, **values: Any) -> Self:
         """Validates the fields and enqueues the job; ValidationError names bad fields."""
         job = cls(**values)
-        job._load(get_store().insert_job(job._new_row()))
+        # A batch job's input is uploaded after it is created: it waits in the queue.
+        job._load(get_store().insert_job(job._new_row(), handoff=not cls.batch))
         return job
 
     @classmethod

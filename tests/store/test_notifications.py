@@ -33,7 +33,7 @@ def pg_store(postgres: PostgresServer) -> Iterator[PostgresStore]:
 def enqueue_right_after_subscribing(store: PostgresStore) -> bool:
     """Whether the notice of a job enqueued as soon as subscribe() returned was heard."""
     heard = threading.Event()
-    subscription = store.subscribe(lambda channel: channel == "jobs" and heard.set())
+    subscription = store.subscribe(lambda channel, payload: channel == "jobs" and heard.set())
     try:
         Kept.create()
         return heard.wait(5)
@@ -53,7 +53,9 @@ def test_subscribing_to_a_database_that_is_down_returns_and_polling_takes_over(
 ) -> None:
     monkeypatch.setattr(postgres_store, "LISTEN_WAIT", 0.5)
     started = time.monotonic()
-    subscription = postgres_store.Listener("postgresql://nobody@127.0.0.1:9/none", print)
+    subscription = postgres_store.Listener(
+        "postgresql://nobody@127.0.0.1:9/none", lambda channel, payload: None
+    )
     try:
         assert time.monotonic() - started < 3
     finally:

@@ -6,6 +6,7 @@ import os
 import signal
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from gates import Gate
@@ -45,8 +46,8 @@ def test_a_worker_handles_sigterm_from_the_moment_its_row_exists(
     handlers_when_registered = []
     register = store.register_worker
 
-    def register_and_look(name: str, host: str, pid: int, threads: int) -> None:
-        register(name, host, pid, threads)
+    def register_and_look(name: str, host: str, pid: int, threads: int, **filters: Any) -> None:
+        register(name, host, pid, threads, **filters)
         handlers_when_registered.append(signal.getsignal(signal.SIGTERM))
 
     monkeypatch.setattr(store, "register_worker", register_and_look)

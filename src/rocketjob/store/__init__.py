@@ -6,6 +6,7 @@ from rocketjob.errors import ConfigurationError
 from rocketjob.store.base import Finished, JobChange, NewJob, Store, history_entry, utc_now
 from rocketjob.store.batches import NewSlice, SliceClaim
 from rocketjob.store.executor import Claim, Clock, Row
+from rocketjob.store.workers import Handoff
 
 
 def open_store(url: str, clock: Clock = utc_now, *, pool_size: int = 12) -> Store:
@@ -29,6 +30,7 @@ __all__ = [
     "Claim",
     "Clock",
     "Finished",
+    "Handoff",
     "JobChange",
     "NewJob",
     "NewSlice",

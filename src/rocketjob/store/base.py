@@ -117,8 +117,11 @@ class Store(BatchStore, WorkerStore, FailureStore, ABC):
 
     # -- jobs ---------------------------------------------------------------------------
 
-    def insert_job(self, job: NewJob) -> Row:
-        row = self.fetch_one("insert_job", {**job._asdict(), "created_at": self.now()})
+    def insert_job(self, job: NewJob, *, handoff: bool = True) -> Row:
+        """Inserts one job; where the backend hands off (and `handoff`), straight to an
+        idle worker that offered a slot for it, claimed in this same commit."""
+        params = {**job._asdict(), "created_at": self.now(), "handoff": handoff}
+        row = self.fetch_one("insert_job", params)
         assert row is not None
         return row
 
@@ -254,10 +257,14 @@ class Store(BatchStore, WorkerStore, FailureStore, ABC):
             self.execute("notify_jobs", {})
         return handed_back
 
-    def subscribe(self, on_notice: Callable[[str], None]) -> Subscription:
-        """Calls `on_notice(channel)` when jobs become claimable ("jobs") or operators
-        ask workers something ("control"). Backends without notifications never call it:
-        polling stays the guarantee."""
+    def subscribe(
+        self, on_notice: Callable[[str, str], None], *, worker: str | None = None
+    ) -> Subscription:
+        """Calls `on_notice(channel, payload)` when jobs become claimable ("jobs"),
+        operators ask workers something ("control") or a job was handed to a worker
+        ("handoff", payload "<job id> <worker name>"; an empty payload: notices may have
+        been lost). `worker` names the worker listening, so creators can tell it is alive.
+        Backends without notifications never call it: polling stays the guarantee."""
         return Subscription()
 
     def claim_job(self, job_id: int, worker_name: str) -> Row | None:

@@ -9,6 +9,7 @@ import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import fields
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -28,6 +29,7 @@ from rocketjob.store.base import (
 from rocketjob.store.batches import NewSlice
 from rocketjob.store.executor import Claim, Clock, Row
 from rocketjob.store.sqlfiles import Migration
+from rocketjob.store.workers import Handoff
 
 INSERT_CHUNK = 5_000
 # Serialises migrations of one database across processes and hosts.
@@ -37,7 +39,13 @@ Connection = psycopg.Connection[Row]
 # Queries that claim work in index order (see the claim pool).
 CLAIMS = frozenset({"claim_jobs", "claim_slices"})
 # Channel names of the notifications, as the worker knows them.
-CHANNELS = {"rocketjob_jobs": "jobs", "rocketjob_control": "control"}
+CHANNELS = {
+    "rocketjob_jobs": "jobs",
+    "rocketjob_control": "control",
+    "rocketjob_handoff": "handoff",
+}
+# The columns of a job row that hold times (a hand-off notice carries them as ISO text).
+TIMES = ("run_at", "expires_at", "created_at", "started_at", "completed_at")
 # How long subscribe() waits for its first LISTEN before relying on polling alone.
 LISTEN_WAIT = 5.0
 
@@ -55,6 +63,7 @@ def _configure(conn: Connection) -> None:
 
 class PostgresStore(Store):
     backend = "postgres"
+    hands_off = True
 
     def __init__(
         self,
@@ -157,8 +166,26 @@ class PostgresStore(Store):
             finally:
                 self._local.conn = None
 
-    def subscribe(self, on_notice: Callable[[str], None]) -> Subscription:
-        return Listener(self.url, on_notice)
+    def subscribe(
+        self, on_notice: Callable[[str, str], None], *, worker: str | None = None
+    ) -> Subscription:
+        return Listener(self.url, on_notice, worker=worker)
+
+    def insert_job(self, job: NewJob, *, handoff: bool = True) -> Row:
+        # Inside a caller's transaction a hand-off would keep the worker's row locked (its
+        # heartbeat waiting) until that transaction ends: queue the job instead.
+        in_transaction = getattr(self._local, "conn", None) is not None
+        return super().insert_job(job, handoff=handoff and not in_transaction)
+
+    def read_handoff(self, payload: str) -> Handoff | None:
+        if payload.startswith("{"):
+            row = json.loads(payload)
+            for column in TIMES:
+                if row[column] is not None:
+                    row[column] = datetime.fromisoformat(row[column])
+            return Handoff(int(row["id"]), str(row["worker_name"]), row)
+        job_id, _, worker = payload.partition(" ")
+        return Handoff(int(job_id), worker, None) if job_id.isdigit() and worker else None
 
     def insert_jobs(self, jobs: Sequence[NewJob]) -> list[int]:
         ids: list[int] = []
@@ -267,15 +294,20 @@ def _rows_by_class(jobs: Sequence[NewJob]) -> Iterator[tuple[str, str]]:
 
 
 class Listener(Subscription):
-    """LISTENs on its own connection and reports each notification's channel.
+    """LISTENs on its own connection and reports each notification's channel and payload.
 
-    Reconnects after a lost connection and then reports every channel once, since
-    notifications sent meanwhile are gone.
+    Reconnects after a lost connection and then reports every channel once with an empty
+    payload, since notifications sent meanwhile are gone. For a worker, the connection
+    also holds an advisory lock keyed by the worker's name: creators hand jobs only to a
+    worker whose lock is held, so one that was killed stops receiving them at once.
     """
 
-    def __init__(self, url: str, on_notice: Callable[[str], None]) -> None:
+    def __init__(
+        self, url: str, on_notice: Callable[[str, str], None], *, worker: str | None = None
+    ) -> None:
         self.url = url
         self.on_notice = on_notice
+        self.worker = worker
         self._closed = threading.Event()
         self._listening = threading.Event()
         self._returned = threading.Event()
@@ -292,22 +324,47 @@ class Listener(Subscription):
         first = True
         while not self._closed.is_set():
             try:
-                with psycopg.connect(self.url, autocommit=True, connect_timeout=5) as conn:
+                with psycopg.connect(
+                    self.url,
+                    autocommit=True,
+                    connect_timeout=5,
+                    # operators (and pg_stat_activity) can tell whose connection it is
+                    application_name=f"rocketjob listener {self.worker or ''}"[:63].rstrip(),
+                ) as conn:
                     for channel in CHANNELS:
                         conn.execute(f"LISTEN {channel}")
+                    alive = self._show_alive(conn)
                     self._listening.set()
                     # Notices sent before this LISTEN are gone: say every channel may have news.
                     if not first or self._returned.is_set():
                         for name in CHANNELS.values():
-                            self.on_notice(name)
+                            self._report(name, "")
                     first, delay = False, 0.1
                     while not self._closed.is_set():
                         for notice in conn.notifies(timeout=0.5):
-                            self.on_notice(CHANNELS.get(notice.channel, notice.channel))
+                            channel = CHANNELS.get(notice.channel, notice.channel)
+                            self._report(channel, notice.payload)
+                        alive = alive or self._show_alive(conn)
             except psycopg.Error as error:
                 log.warning("listening for notifications failed (%s); retrying", _reason(error))
                 self._closed.wait(delay)
                 delay = min(delay * 2, 5.0)
+
+    def _report(self, channel: str, payload: str) -> None:
+        try:
+            self.on_notice(channel, payload)
+        except Exception:  # one bad notice must not stop the listening
+            log.exception("handling a %s notice failed", channel)
+
+    def _show_alive(self, conn: psycopg.Connection[Any]) -> bool:
+        """Takes the worker's lock; False while another session (a previous process of
+        the same name, not yet gone) holds it: no hand-offs meanwhile."""
+        if self.worker is None:
+            return True
+        row = conn.execute(
+            "SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (self.worker,)
+        ).fetchone()
+        return bool(row and row[0])
 
     def close(self) -> None:
         self._closed.set()

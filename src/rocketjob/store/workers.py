@@ -4,19 +4,71 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import NamedTuple
 
 from rocketjob.store.executor import Executor, Row
 
 
+class Handoff(NamedTuple):
+    """What a hand-off notice says: the job, its worker, and the job's row if it fit."""
+
+    job_id: int
+    worker: str
+    row: Row | None
+
+
 class WorkerStore(Executor):
-    def register_worker(self, name: str, host: str, pid: int, threads: int) -> None:
-        params = {"name": name, "host": host, "pid": pid, "threads": threads, "now": self.now()}
+    # Whether create() can hand a job straight to an idle worker (PostgreSQL: a notice
+    # names the worker). Without it, workers find every job by claiming.
+    hands_off: bool = False
+
+    def register_worker(
+        self,
+        name: str,
+        host: str,
+        pid: int,
+        threads: int,
+        *,
+        include: str | None = None,
+        exclude: str | None = None,
+    ) -> None:
+        params = {
+            "name": name,
+            "host": host,
+            "pid": pid,
+            "threads": threads,
+            "now": self.now(),
+            "include": include,
+            "exclude": exclude,
+        }
         self.execute("register_worker", params)
 
-    def heartbeat(self, name: str, state: str) -> tuple[bool, str | None]:
-        """Reports the worker alive in `state`: (still registered?, the desired state)."""
-        row = self.fetch_one("heartbeat", {"name": name, "state": state, "now": self.now()})
+    def heartbeat(
+        self, name: str, state: str, *, offer_lapse: timedelta = timedelta(0)
+    ) -> tuple[bool, str | None]:
+        """Reports the worker alive in `state`: (still registered?, the desired state).
+
+        Renews the worker's offer of hand-offs for `offer_lapse`."""
+        now = self.now()
+        params = {"name": name, "state": state, "now": now, "handoff_until": now + offer_lapse}
+        row = self.fetch_one("heartbeat", params)
         return (False, None) if row is None else (True, row["desired_state"])
+
+    def offer_handoffs(self, name: str, slots: int, lapse: timedelta) -> None:
+        """Lets create() hand up to `slots` new jobs straight to this worker (0: none)."""
+        if self.hands_off:
+            params = {"name": name, "slots": slots, "until": self.now() + lapse}
+            self.execute("offer_handoffs", params)
+
+    def read_handoff(self, payload: str) -> Handoff | None:
+        """A hand-off notice's payload, read; None if it is not one."""
+        return None
+
+    def handed_off_jobs(self, name: str, ids: Sequence[int] | None = None) -> list[Row]:
+        """The running jobs of worker `name`: those of `ids`, or all of them (None)."""
+        if not self.hands_off:
+            return []
+        return self.fetch_all("handed_off_jobs", {"name": name, "ids": ids})
 
     def deregister_worker(self, name: str) -> None:
         self.execute("deregister_worker", {"name": name})

@@ -45,6 +45,9 @@ class Heartbeat:
         self.interval = interval
         self.zombie_timeout = zombie_timeout
         self._reap_every = max(interval, zombie_timeout.total_seconds() / 3)
+        # A worker's offer of hand-offs lapses unless beats renew it: one that freezes or
+        # loses the database stops receiving jobs within a few beats.
+        self.offer_lapse = timedelta(seconds=max(3 * interval, 1.0))
         self._wake = threading.Event()
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="rocketjob-heartbeat", daemon=True)
@@ -76,7 +79,9 @@ class Heartbeat:
             self._wake.clear()
 
     def beat(self) -> None:
-        registered, desired = self.store.heartbeat(self.name, self._state())
+        registered, desired = self.store.heartbeat(
+            self.name, self._state(), offer_lapse=self.offer_lapse
+        )
         if not registered:
             log.warning(
                 "worker %s was declared dead (silent for over %s s): registering again; "

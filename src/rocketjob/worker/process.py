@@ -9,7 +9,8 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from types import FrameType
 
@@ -18,8 +19,8 @@ from rocketjob.batch.processing import SliceWork, claim_slices
 from rocketjob.config import get_store
 from rocketjob.errors import ConfigurationError, DatabaseUnavailable
 from rocketjob.execution import Outcome, Result, load_claimed, log_outcome
-from rocketjob.jobs import process_name
-from rocketjob.store import Claim, Finished, Row, SliceClaim, Store
+from rocketjob.jobs import Job, process_name
+from rocketjob.store import Claim, Finished, Handoff, Row, SliceClaim, Store
 from rocketjob.worker.control import ZOMBIE_TIMEOUT
 from rocketjob.worker.heartbeat import Heartbeat
 from rocketjob.worker.threads import Threads, Work
@@ -37,6 +38,9 @@ PREFETCH_WINDOW = 0.01
 MAX_PREFETCH = 1000
 # Backoff while the database is unreachable.
 MAX_OUTAGE_WAIT = 5.0
+# While it offers hand-offs, a worker also looks this often for jobs handed to it whose
+# notice it missed (notices are lost only with the listening connection, which says so).
+RESCUE_EVERY = 10.0
 
 
 class Worker:
@@ -91,6 +95,16 @@ class Worker:
         self._refill_at = threads - 1
         self._outage_wait = 0.0
         self._swept_at = 0.0
+        # Hand-offs: jobs create() claimed for this worker, announced by notices. The
+        # listening thread starts them itself; `_lock` keeps it and the loop from starting
+        # one twice, and from starting one once the worker left `running`.
+        self._lock = threading.Lock()
+        self._holding: set[int] = set()  # jobs claimed here and not yet recorded
+        self._offered = 0  # slots offered at the last offer...
+        self._received = self._received_then = 0  # ...and hand-offs received, then and now
+        self._handed: deque[Handoff] = deque()  # notices left to the loop
+        self._rescued: set[int] = set()  # found without their notice, which may yet come
+        self._rescue_at = 0.0  # when to look for hand-offs whose notice was missed
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -109,7 +123,7 @@ class Worker:
             interval=self.heartbeat_interval,
             zombie_timeout=self.zombie_timeout,
         )
-        subscription = self.store.subscribe(self._on_notice)
+        subscription = self.store.subscribe(self._on_notice, worker=self.name)
         self._threads.start()
         self.state = "running"
         heartbeat.start()
@@ -142,7 +156,16 @@ class Worker:
                     f"a worker named {self.name} already runs on {row['host']} "
                     f"(pid {row['pid']}); choose another --name"
                 )
-        self.store.register_worker(self.name, socket.gethostname(), os.getpid(), self.threads)
+        self.store.register_worker(
+            self.name,
+            socket.gethostname(),
+            os.getpid(),
+            self.threads,
+            include=self.include,
+            exclude=self.exclude,
+        )
+        self._offered = 0  # a new row offers nothing
+        self._received_then = self._received
 
     def _forget_me(self) -> None:
         try:
@@ -159,21 +182,25 @@ class Worker:
             if self.state == "stopping":
                 return
             try:
+                self._take_handoffs()
                 self._record()
                 claimed = self._claim() if self.state == "running" else 0
+                self._offer(idle=not claimed)
                 self._outage_wait = 0.0
             except DatabaseUnavailable as error:
                 self._wait_out_outage(error)
                 continue
             unfinished = self._threads.unfinished
             if self.burst and not claimed and not unfinished and not self._to_record:
-                self.state = "stopping"
+                self._set_state("stopping")
                 return
             if claimed or unfinished:
                 idle_wait = FIRST_IDLE_WAIT
-                timeout = RECORD_DELAY if self._to_record else self.poll_interval
+                timeout = self.poll_interval
             else:
                 timeout, idle_wait = idle_wait, min(idle_wait * 2, self.poll_interval)
+            if self._to_record:
+                timeout = min(timeout, RECORD_DELAY)
             self._wake.wait(timeout)
             self._wake.clear()
 
@@ -230,10 +257,100 @@ class Worker:
 
     def _dispatch(self, row: Row) -> None:
         job, claim = load_claimed(row)
-        if job.expires_at is not None and job.expires_at <= self.store.now():
+        self._holding.add(claim.id)
+        if self._expired(job):
             self._add_outcome(Outcome(job, claim, Result.EXPIRED, 0.0))
             return
         self._threads.submit((job, claim))
+
+    def _expired(self, job: Job) -> bool:
+        return job.expires_at is not None and job.expires_at <= self.store.now()
+
+    def _set_state(self, state: str) -> None:
+        with self._lock:  # no hand-off starts on a thread once the worker left running
+            self.state = state
+
+    # -- hand-offs ----------------------------------------------------------------------
+
+    def _offer(self, *, idle: bool) -> None:
+        """Offers the free threads to creators while nothing is left to claim; withdraws
+        the offer once there is (the queue comes first) or the worker pauses."""
+        if not self.store.hands_off:
+            return
+        left = self._offered - (self._received - self._received_then)
+        free = self.threads - self._threads.unfinished
+        if self.state != "running" or not idle or free <= 0:
+            want = 0
+        elif left <= 0 or left < (free + 1) // 2:
+            want = free  # renewed only when half used: a write per few hand-offs
+        else:
+            return
+        if want != left:
+            received = self._received
+            self.store.offer_handoffs(self.name, want, self._heartbeat.offer_lapse)
+            self._offered, self._received_then = want, received
+
+    def _on_handoff(self, payload: str) -> None:
+        """On the listening thread: starts a job handed to this worker at once."""
+        if not payload:
+            self._rescue_at = -1.0  # notices may have been lost: look now
+            self._wake.set()
+            return
+        handoff = self.store.read_handoff(payload)
+        if handoff is None or handoff.worker != self.name:
+            return
+        self._received += 1
+        with self._lock:
+            if handoff.job_id in self._rescued:  # started already, by the rescue
+                self._rescued.discard(handoff.job_id)
+                return
+            if handoff.row is not None and self.state == "running":
+                job, claim = load_claimed(handoff.row)
+                if not self._expired(job):
+                    self._holding.add(claim.id)
+                    self._threads.submit((job, claim))
+                    return
+        self._handed.append(handoff)  # to the loop: to read, expire or hand back
+        self._wake.set()
+
+    def _take_handoffs(self) -> None:
+        """Runs the hand-offs the listening thread left to the loop, and now and then
+        looks for hand-offs whose notice never came; hands them back unless running."""
+        rescue = self._rescue_at < 0 or (self._offered > 0 and time.monotonic() >= self._rescue_at)
+        if not (self._handed or rescue):
+            return
+        handed = list(self._handed)
+        rows = [h.row for h in handed if h.row is not None]
+        unread = [h.job_id for h in handed if h.row is None]
+        found: list[Row] = []
+        if rescue:
+            found = self.store.handed_off_jobs(self.name)
+            self._rescue_at = time.monotonic() + RESCUE_EVERY
+        elif unread:
+            rows += self.store.handed_off_jobs(self.name, unread)
+        for _ in handed:
+            self._handed.popleft()
+        announced = {h.job_id for h in handed}
+        with self._lock:
+            new = [r for r in rows if r["id"] not in self._holding]
+            for row in found:
+                if row["id"] in self._holding or load_claimed(row)[0].batch:
+                    continue  # batch jobs are claimed, never handed off
+                new.append(row)
+                if row["id"] not in announced:
+                    self._rescued.add(row["id"])
+                    log.warning("job %s was handed to worker %s unannounced", row["id"], self.name)
+            self._holding.update(row["id"] for row in new)
+            running = self.state == "running"
+        if running:
+            for row in new:
+                self._dispatch(row)
+        elif new:
+            self._hand_back([load_claimed(row) for row in new], f"worker {self.state}")
+
+    def _release(self, ids: Iterable[int]) -> None:
+        with self._lock:
+            self._holding.difference_update(ids)
 
     def _outcome_ready(self) -> None:
         # Called on a job thread: wake the loop only when it has something to do.
@@ -251,6 +368,7 @@ class Worker:
         for outcome in self._threads.take_outcomes():
             if isinstance(outcome, BatchOutcome):
                 outcome.log()  # recorded already, by the thread that ran it
+                self._release([outcome.job_id])
                 continue
             self._add_outcome(outcome)
             if outcome.result is not Result.EXPIRED:
@@ -277,8 +395,11 @@ class Worker:
                 except DatabaseUnavailable:
                     # Completions are in; keep only the failures not yet written.
                     self._to_record = [o for o in outcomes[index:] if o.result is Result.FAILED]
+                    kept = {o.claim.id for o in self._to_record}
+                    self._release(o.claim.id for o in outcomes if o.claim.id not in kept)
                     raise
         self._to_record = []
+        self._release(o.claim.id for o in outcomes)
         for outcome in outcomes:
             log_outcome(outcome)
 
@@ -291,9 +412,12 @@ class Worker:
 
     # -- operators and signals ------------------------------------------------------------
 
-    def _on_notice(self, channel: str) -> None:
+    def _on_notice(self, channel: str, payload: str) -> None:
+        # On the listening thread: note what came; the loop acts on it.
         if channel == "control":
             self._heartbeat.poke()
+        elif channel == "handoff":
+            self._on_handoff(payload)
         else:
             self._wake.set()
 
@@ -311,21 +435,26 @@ class Worker:
         before = self.state
         desired = self._desired
         if self._signals or desired == "stopping":
-            self.state = "stopping"
+            self._set_state("stopping")
         elif desired == "paused" and self.state == "running":
-            self.state = "paused"
+            self._set_state("paused")
             log.info("worker %s paused", self.name)
             self._hand_back(self._threads.take_back_waiting(), "worker paused")
         elif desired == "running" and self.state == "paused":
-            self.state = "running"
+            self._set_state("running")
             log.info("worker %s resumed", self.name)
         if self.state != before:
             self._heartbeat.poke()  # operators see the new state now, not at the next beat
 
     def _shut_down(self) -> None:
         """Hands back what did not start, lets running jobs finish (up to stop_timeout)."""
-        self.state = "stopping"
+        self._set_state("stopping")
         self._heartbeat.poke()
+        try:
+            # No more hand-offs; those made before this commits are handed back below.
+            self.store.offer_handoffs(self.name, 0, timedelta(0))
+        except DatabaseUnavailable as error:
+            log.warning("could not withdraw the offer of hand-offs: %s", error)
         self._hand_back(self._threads.take_back_waiting(), "worker stopping")
         deadline = time.monotonic() + self.stop_timeout
         while self._threads.unfinished and time.monotonic() < deadline:
@@ -339,6 +468,12 @@ class Worker:
         if leftover:
             self._hand_back(leftover, "worker stopped before the job finished")
         self._threads.stop(timeout=0)
+        if self.store.hands_off:
+            self._rescue_at = -1.0
+            try:
+                self._take_handoffs()  # hands back what was handed here meanwhile
+            except DatabaseUnavailable as error:
+                log.warning("could not hand back jobs handed to it (the reaper will): %s", error)
 
     def _record_safely(self, *, now: bool = False) -> None:
         try:
@@ -352,6 +487,7 @@ class Worker:
         try:
             if claims:
                 self.store.hand_back_jobs(claims, self.name, reason)
+                self._release(c.id for c in claims)
                 log.info("worker %s handed back %d jobs: %s", self.name, len(claims), reason)
             if held:
                 self.store.hand_back_slices(held)

@@ -2,17 +2,52 @@
 -- Parameters are psycopg's %(name)s; times come from the caller's clock.
 
 -- name: insert_job
--- NOTIFY (delivered at commit) wakes idle workers at once; they poll anyway.
-WITH inserted AS (
+-- One job, handed straight to an idle worker when one offers a slot for it (see
+-- migration 0008): the job is inserted already claimed (lease 1), this commit makes the
+-- claim durable, and the notice carries the row to the worker (or, past NOTIFY's 8000
+-- bytes, its id and the worker's name: the worker reads the row). With no
+-- taker the job is queued and NOTIFY wakes the idle workers; they poll anyway.
+-- A worker is a taker only while running, not asked to pause or stop, within its offer's
+-- heartbeat-renewed lapse, matching the class, and alive: its listening connection holds
+-- an advisory lock keyed by its name, so a killed worker stops taking jobs at once.
+WITH taker AS (
+    UPDATE rocketjob_workers SET handoff_slots = handoff_slots - 1
+    WHERE name = (
+        SELECT name FROM rocketjob_workers
+        WHERE %(handoff)s AND handoff_slots > 0 AND handoff_until > %(created_at)s
+          AND state = 'running' AND coalesce(desired_state, 'running') = 'running'
+          AND (%(run_at)s::timestamptz IS NULL OR %(run_at)s::timestamptz <= %(created_at)s)
+          AND (include_classes IS NULL OR %(class_name)s::text ~ include_classes)
+          AND (exclude_classes IS NULL OR %(class_name)s::text !~ exclude_classes)
+          AND NOT pg_try_advisory_xact_lock_shared(hashtextextended(name, 0))
+        ORDER BY handoff_slots DESC, name
+        LIMIT 1
+        FOR UPDATE SKIP LOCKED
+    )
+    RETURNING name
+), inserted AS (
 INSERT INTO rocketjob_jobs (class_name, description, priority, run_at, expires_at,
-                            destroy_on_complete, created_at, fields)
-VALUES (%(class_name)s, %(description)s, %(priority)s, %(run_at)s, %(expires_at)s,
-        %(destroy_on_complete)s, %(created_at)s, %(fields)s::jsonb)
+                            destroy_on_complete, created_at, fields, state, started_at,
+                            worker_name, lease, history)
+SELECT %(class_name)s, %(description)s, %(priority)s, %(run_at)s, %(expires_at)s,
+       %(destroy_on_complete)s, %(created_at)s, %(fields)s::jsonb,
+       CASE WHEN taker.name IS NULL THEN 'queued' ELSE 'running' END,
+       CASE WHEN taker.name IS NULL THEN NULL ELSE %(created_at)s::timestamptz END,
+       taker.name,
+       CASE WHEN taker.name IS NULL THEN 0 ELSE 1 END,
+       CASE WHEN taker.name IS NULL THEN '[]'::jsonb ELSE jsonb_build_array(jsonb_build_object(
+           'at', %(created_at)s::timestamptz, 'from', 'queued', 'to', 'running',
+           'action', 'start', 'by', taker.name)) END
+FROM (SELECT) AS one LEFT JOIN taker ON true
 RETURNING id, class_name, description, priority, state, sub_state, run_at, expires_at,
           destroy_on_complete, created_at, started_at, completed_at, failure_count,
           worker_name, lease, version, percent_complete, exception, fields
 )
-SELECT inserted.*, pg_notify('rocketjob_jobs', '') FROM inserted;
+SELECT inserted.*,
+       CASE WHEN inserted.worker_name IS NULL THEN pg_notify('rocketjob_jobs', '')
+            WHEN octet_length(notice.row) < 7900 THEN pg_notify('rocketjob_handoff', notice.row)
+            ELSE pg_notify('rocketjob_handoff', inserted.id || ' ' || inserted.worker_name) END
+FROM inserted, LATERAL (SELECT row_to_json(inserted)::text AS row) AS notice;
 
 -- name: insert_jobs
 -- One statement for a whole chunk, the rows as one JSON array (parsed in C on both
@@ -202,18 +237,36 @@ SELECT state FROM rocketjob_jobs WHERE id = %(id)s AND lease = %(lease)s;
 
 -- name: register_worker
 INSERT INTO rocketjob_workers (name, host, pid, state, desired_state, threads, started_at,
-                               heartbeat_at)
-VALUES (%(name)s, %(host)s, %(pid)s, 'starting', NULL, %(threads)s, %(now)s, %(now)s)
+                               heartbeat_at, include_classes, exclude_classes)
+VALUES (%(name)s, %(host)s, %(pid)s, 'starting', NULL, %(threads)s, %(now)s, %(now)s,
+        %(include)s, %(exclude)s)
 ON CONFLICT (name) DO UPDATE SET
     host = excluded.host, pid = excluded.pid, state = 'starting', desired_state = NULL,
     threads = excluded.threads, started_at = excluded.started_at,
-    heartbeat_at = excluded.heartbeat_at;
+    heartbeat_at = excluded.heartbeat_at, handoff_slots = 0,
+    include_classes = excluded.include_classes, exclude_classes = excluded.exclude_classes;
 
 -- name: heartbeat
--- The worker reports its state and learns what operators asked of it.
-UPDATE rocketjob_workers SET state = %(state)s, heartbeat_at = %(now)s
+-- The worker reports its state and learns what operators asked of it; the beat also
+-- renews its offer of hand-offs.
+UPDATE rocketjob_workers SET state = %(state)s, heartbeat_at = %(now)s,
+    handoff_until = %(handoff_until)s
 WHERE name = %(name)s
 RETURNING desired_state;
+
+-- name: offer_handoffs
+-- How many jobs creators may hand this worker from now on (0: none).
+UPDATE rocketjob_workers SET handoff_slots = %(slots)s, handoff_until = %(until)s
+WHERE name = %(name)s;
+
+-- name: handed_off_jobs
+-- Jobs handed to a worker: those the notices named, or (ids NULL) every job it runs.
+SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       lease, version, percent_complete, exception, fields
+FROM rocketjob_jobs
+WHERE state = 'running' AND worker_name = %(name)s
+  AND (%(ids)s::bigint[] IS NULL OR id = ANY(%(ids)s::bigint[]));
 
 -- name: deregister_worker
 DELETE FROM rocketjob_workers WHERE name = %(name)s;
