@@ -353,8 +353,9 @@ class Worker:
             self._holding.difference_update(ids)
 
     def _outcome_ready(self) -> None:
-        # Called on a job thread: wake the loop only when it has something to do.
-        if self._threads.unfinished <= self._refill_at:
+        # Called on a job thread: wake the loop only when it has something to do (and
+        # is not awake already: setting an Event takes its lock and notifies).
+        if self._threads.unfinished <= self._refill_at and not self._wake.is_set():
             self._wake.set()
 
     # -- outcomes -----------------------------------------------------------------------
