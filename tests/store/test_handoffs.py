@@ -84,6 +84,23 @@ def test_a_job_too_big_for_a_notice_is_named_by_it_and_read(store: Store) -> Non
     assert [r["description"] for r in store.handed_off_jobs("a:1", [job.id])] == ["x" * 9000]
 
 
+def test_a_worker_skips_the_notices_handed_to_others(store: Store) -> None:
+    if not store.hands_off:
+        pytest.skip("SQLite hands nothing off")
+    payloads: queue.SimpleQueue[str] = queue.SimpleQueue()
+    subscription = store.subscribe(lambda channel, payload: payloads.put(payload), worker="b:2")
+    try:
+        with listening(store, "a:1"):
+            offering(store, "a:1", 1)
+            job = Kept.create()
+            payload = payloads.get(timeout=5)
+    finally:
+        subscription.close()
+    assert store.read_handoff(payload, "b:2") is None
+    handoff = store.read_handoff(payload, "a:1")
+    assert handoff is not None and (handoff.job_id, handoff.worker) == (job.id, "a:1")
+
+
 def paused(store: Store) -> None:
     store.heartbeat("a:1", "paused", offer_lapse=LAPSE)
 

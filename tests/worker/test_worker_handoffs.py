@@ -78,6 +78,10 @@ def test_an_idle_worker_starts_a_created_job_from_its_notice(database_url: str) 
         )
         wait_until(lambda: job.reload().state is rj.State.COMPLETED, timeout=5)
         assert [(e.action, e.by) for e in job.history()] == [("start", name), ("complete", name)]
+        # too big for a notice: the notice names it, and the worker reads it
+        big = Kept.create(description="x" * 9000)
+        assert big.worker_name == name
+        wait_until(lambda: big.reload().state is rj.State.COMPLETED, timeout=5)
         worker.send_signal(signal.SIGTERM)
         output = finish(worker)
     assert "unannounced" not in output

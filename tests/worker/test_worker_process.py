@@ -273,6 +273,13 @@ def test_include_and_exclude_choose_the_job_classes(store: Store, database_url: 
     assert "--include '(':" in result.stderr
 
 
+def test_a_worker_name_must_be_printable(store: Store, database_url: str) -> None:
+    # hand-off notices start with the worker's name and a newline
+    result = rocketjob("worker", "--burst", "--name", "a\nb", database_url=database_url)
+    assert result.returncode == 78
+    assert "--name 'a\\nb': use printable characters" in result.stderr
+
+
 @pytest.mark.parametrize("verb", ["pause", "resume", "stop"])
 def test_the_workers_command_asks_one_or_all(store: Store, database_url: str, verb: str) -> None:
     with running_worker(database_url, "--poll-interval", "0.2") as worker:

@@ -188,15 +188,17 @@ class PostgresStore(Store):
         in_transaction = getattr(self._local, "conn", None) is not None
         return super().insert_job(job, handoff=handoff and not in_transaction)
 
-    def read_handoff(self, payload: str) -> Handoff | None:
-        if payload.startswith("{"):
-            row = json.loads(payload)
-            for column in TIMES:
-                if row[column] is not None:
-                    row[column] = datetime.fromisoformat(row[column])
-            return Handoff(int(row["id"]), str(row["worker_name"]), row)
-        job_id, _, worker = payload.partition(" ")
-        return Handoff(int(job_id), worker, None) if job_id.isdigit() and worker else None
+    def read_handoff(self, payload: str, worker: str | None = None) -> Handoff | None:
+        named, _, rest = payload.partition("\n")
+        if not rest or (worker is not None and named != worker):
+            return None
+        if rest.isdigit():
+            return Handoff(int(rest), named, None)
+        row = json.loads(rest)
+        for column in TIMES:
+            if row[column] is not None:
+                row[column] = datetime.fromisoformat(row[column])
+        return Handoff(int(row["id"]), named, row)
 
     def insert_jobs(self, jobs: Sequence[NewJob]) -> list[int]:
         ids: list[int] = []

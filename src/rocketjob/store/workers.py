@@ -60,8 +60,9 @@ class WorkerStore(Executor):
             params = {"name": name, "slots": slots, "until": self.now() + lapse}
             self.execute("offer_handoffs", params)
 
-    def read_handoff(self, payload: str) -> Handoff | None:
-        """A hand-off notice's payload, read; None if it is not one."""
+    def read_handoff(self, payload: str, worker: str | None = None) -> Handoff | None:
+        """A hand-off notice's payload, read; None if it is not one (or, given `worker`,
+        not one for that worker: those are skipped unparsed)."""
         return None
 
     def handed_off_jobs(self, name: str, ids: Sequence[int] | None = None) -> list[Row]:

@@ -73,6 +73,8 @@ class Worker:
                     re.compile(pattern)
                 except re.error as error:
                     raise ConfigurationError(f"{option} {pattern!r}: {error}") from None
+        if name is not None and (not name.strip() or not name.isprintable()):
+            raise ConfigurationError(f"--name {name!r}: use printable characters")
         self.store = store or get_store()
         self.name = name or process_name()
         self.threads = threads
@@ -296,8 +298,8 @@ class Worker:
             self._rescue_at = -1.0  # notices may have been lost: look now
             self._wake.set()
             return
-        handoff = self.store.read_handoff(payload)
-        if handoff is None or handoff.worker != self.name:
+        handoff = self.store.read_handoff(payload, self.name)
+        if handoff is None:
             return
         self._received += 1
         with self._lock:

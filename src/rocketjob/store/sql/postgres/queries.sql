@@ -43,11 +43,14 @@ RETURNING id, class_name, description, priority, state, sub_state, run_at, expir
           destroy_on_complete, created_at, started_at, completed_at, failure_count,
           worker_name, lease, version, percent_complete, exception, fields
 )
+-- The notice starts with the worker's name, so every other worker skips it unparsed.
 SELECT inserted.*,
        CASE WHEN inserted.worker_name IS NULL THEN pg_notify('rocketjob_jobs', '')
-            WHEN octet_length(notice.row) < 7900 THEN pg_notify('rocketjob_handoff', notice.row)
-            ELSE pg_notify('rocketjob_handoff', inserted.id || ' ' || inserted.worker_name) END
-FROM inserted, LATERAL (SELECT row_to_json(inserted)::text AS row) AS notice;
+            WHEN octet_length(notice.payload) < 8000
+                THEN pg_notify('rocketjob_handoff', notice.payload)
+            ELSE pg_notify('rocketjob_handoff', inserted.worker_name || E'\n' || inserted.id) END
+FROM inserted, LATERAL (
+    SELECT inserted.worker_name || E'\n' || row_to_json(inserted)::text AS payload) AS notice;
 
 -- name: insert_jobs
 -- One statement for a whole chunk, the rows as one JSON array (parsed in C on both
