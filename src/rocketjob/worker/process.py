@@ -333,16 +333,16 @@ class Worker:
         for _ in handed:
             self._handed.popleft()
         announced = {h.job_id for h in handed}
+        new: list[Row] = []
         with self._lock:
-            new = [r for r in rows if r["id"] not in self._holding]
-            for row in found:
+            for row in rows + found:
                 if row["id"] in self._holding or load_claimed(row)[0].batch:
-                    continue  # batch jobs are claimed, never handed off
+                    continue  # held here already; batch jobs are claimed, never handed off
                 new.append(row)
+                self._holding.add(row["id"])
                 if row["id"] not in announced:
                     self._rescued.add(row["id"])
                     log.warning("job %s was handed to worker %s unannounced", row["id"], self.name)
-            self._holding.update(row["id"] for row in new)
             running = self.state == "running"
         if running:
             for row in new:
