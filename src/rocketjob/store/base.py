@@ -262,7 +262,7 @@ class Store(BatchStore, WorkerStore, FailureStore, ABC):
     ) -> Subscription:
         """Calls `on_notice(channel, payload)` when jobs become claimable ("jobs"),
         operators ask workers something ("control") or a job was handed to a worker
-        ("handoff", payload "<job id> <worker name>"; an empty payload: notices may have
+        ("handoff": `read_handoff(payload)` says which; an empty payload: notices may have
         been lost). `worker` names the worker listening, so creators can tell it is alive.
         Backends without notifications never call it: polling stays the guarantee."""
         return Subscription()
