@@ -105,11 +105,22 @@ WHERE id < %(before_id)s
 ORDER BY id DESC LIMIT %(limit)s;
 
 -- name: list_jobs_of_class
-SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
-       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
-       lease, version, percent_complete, exception, fields
-FROM rocketjob_jobs
-WHERE class_name = %(class_name)s AND id < %(before_id)s
+-- The class index leaves running jobs out (migration 0009): they come from the state index.
+SELECT * FROM (
+    (SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
+           destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+           lease, version, percent_complete, exception, fields
+     FROM rocketjob_jobs
+     WHERE class_name = %(class_name)s AND state <> 'running' AND id < %(before_id)s
+     ORDER BY id DESC LIMIT %(limit)s)
+    UNION ALL
+    (SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
+           destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+           lease, version, percent_complete, exception, fields
+     FROM rocketjob_jobs
+     WHERE state = 'running' AND class_name = %(class_name)s AND id < %(before_id)s
+     ORDER BY id DESC LIMIT %(limit)s)
+) AS page
 ORDER BY id DESC LIMIT %(limit)s;
 
 -- name: list_jobs_in_state
@@ -333,26 +344,34 @@ FROM unnest(%(ids)s::bigint[], %(leases)s::bigint[]) AS held(id, lease)
 WHERE job.id = held.id AND job.lease = held.lease AND job.state = 'running';
 
 -- name: list_class_names
--- The distinct class names, one index probe each (a loose index scan).
+-- The distinct class names, one index probe each (a loose index scan), and the classes of
+-- the running jobs, which the class index leaves out.
 WITH RECURSIVE classes(class_name) AS (
-    (SELECT class_name FROM rocketjob_jobs ORDER BY class_name LIMIT 1)
+    (SELECT class_name FROM rocketjob_jobs WHERE state <> 'running'
+     ORDER BY class_name LIMIT 1)
     UNION ALL
     SELECT (SELECT job.class_name FROM rocketjob_jobs AS job
-            WHERE job.class_name > classes.class_name
+            WHERE job.state <> 'running' AND job.class_name > classes.class_name
             ORDER BY job.class_name LIMIT 1)
     FROM classes WHERE classes.class_name IS NOT NULL
 )
-SELECT class_name FROM classes WHERE class_name IS NOT NULL;
+SELECT class_name FROM classes WHERE class_name IS NOT NULL
+UNION
+SELECT class_name FROM rocketjob_jobs WHERE state = 'running'
+ORDER BY class_name;
 
 -- name: search_jobs
 -- Mission Control's search: jobs of the classes whose names contain the search text
--- (found first, by list_class_names) or whose description contains it.
+-- (found first, by list_class_names) or whose description contains it. The class arm is
+-- split by state: the class index leaves running jobs out (migration 0009).
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
        destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
        lease, version, percent_complete, exception, fields
 FROM rocketjob_jobs
 WHERE id < %(before_id)s
-  AND (class_name = ANY(%(classes)s::text[]) OR description ILIKE %(pattern)s ESCAPE '\')
+  AND ((class_name = ANY(%(classes)s::text[]) AND state <> 'running')
+       OR (class_name = ANY(%(classes)s::text[]) AND state = 'running')
+       OR description ILIKE %(pattern)s ESCAPE '\')
 ORDER BY id DESC LIMIT %(limit)s;
 
 -- name: search_jobs_in_state
@@ -361,7 +380,9 @@ SELECT id, class_name, description, priority, state, sub_state, run_at, expires_
        lease, version, percent_complete, exception, fields
 FROM rocketjob_jobs
 WHERE state = %(state)s AND id < %(before_id)s
-  AND (class_name = ANY(%(classes)s::text[]) OR description ILIKE %(pattern)s ESCAPE '\')
+  AND ((class_name = ANY(%(classes)s::text[]) AND state <> 'running')
+       OR (class_name = ANY(%(classes)s::text[]) AND state = 'running')
+       OR description ILIKE %(pattern)s ESCAPE '\')
 ORDER BY id DESC LIMIT %(limit)s;
 
 -- name: search_jobs_due
