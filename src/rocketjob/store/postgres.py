@@ -28,6 +28,7 @@ from rocketjob.store.base import (
     utc_now,
 )
 from rocketjob.store.batches import NewSlice
+from rocketjob.store.clock import DatabaseClock, host_now
 from rocketjob.store.executor import Claim, Clock, Row
 from rocketjob.store.sqlfiles import Migration
 from rocketjob.store.workers import Handoff
@@ -136,6 +137,17 @@ class PostgresStore(Store):
         )
         self._claim_pool.open(wait=True, timeout=connect_timeout)
         self._local = threading.local()
+        if clock is utc_now:  # workers' heartbeats keep it right from now on
+            self.clock = self._database_clock()
+
+    def _database_clock(self) -> DatabaseClock:
+        clock = DatabaseClock()
+        for _ in range(3):  # the first statement on a connection may be slow
+            sent = host_now()
+            row = self.fetch_one("database_now", {})
+            if row is not None and clock.learn(row["database_now"], sent, host_now()):
+                break
+        return clock
 
     @contextmanager
     def _unavailable_as_error(self) -> Iterator[None]:
