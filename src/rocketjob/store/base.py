@@ -37,6 +37,8 @@ class NewJob(NamedTuple):
     expires_at: datetime | None
     destroy_on_complete: bool
     fields: str  # JSON text
+    # "before" for a batch job: the database, not an imported class, says it is one
+    sub_state: str | None = None
 
 
 @dataclass(frozen=True)

@@ -254,8 +254,13 @@ class PostgresStore(Store):
         created_at = self.now()
         with self.transaction():
             for chunk in iter_chunks(jobs, INSERT_CHUNK):
-                for class_name, rows in _rows_by_class(chunk):
-                    params = {"class_name": class_name, "created_at": created_at, "rows": rows}
+                for first, rows in _rows_by_class(chunk):
+                    params = {
+                        "class_name": first.class_name,
+                        "sub_state": first.sub_state,
+                        "created_at": created_at,
+                        "rows": rows,
+                    }
                     ids.extend(self._fetch_ids("insert_jobs", params))
             self.execute("notify_jobs", {})
         return ids
@@ -340,18 +345,20 @@ class PostgresStore(Store):
         self._pool.close()
 
 
-def _rows_by_class(jobs: Sequence[NewJob]) -> Iterator[tuple[str, str]]:
-    """Consecutive runs of one class, each as the JSON array insert_jobs takes.
+def _rows_by_class(jobs: Sequence[NewJob]) -> Iterator[tuple[NewJob, str]]:
+    """Consecutive runs of one class, each as its first job and the JSON array
+    insert_jobs takes.
 
     The fields are JSON already (pydantic wrote them) and go in as they are; text goes
     through json.dumps; numbers, booleans and ISO times need no escaping.
     """
     start = 0
     while start < len(jobs):
-        class_name = jobs[start].class_name
+        first = jobs[start]
         end = start
         parts = []
-        while end < len(jobs) and jobs[end].class_name == class_name:
+        kind = (first.class_name, first.sub_state)
+        while end < len(jobs) and (jobs[end].class_name, jobs[end].sub_state) == kind:
             job = jobs[end]
             description = "null" if job.description is None else json.dumps(job.description)
             run_at = f'"{job.run_at.isoformat()}"' if job.run_at else "null"
@@ -361,7 +368,7 @@ def _rows_by_class(jobs: Sequence[NewJob]) -> Iterator[tuple[str, str]]:
                 f"[{description},{int(job.priority)},{run_at},{expires_at},{keep},{job.fields}]"
             )
             end += 1
-        yield class_name, f"[{','.join(parts)}]"
+        yield first, f"[{','.join(parts)}]"
         start = end
 
 

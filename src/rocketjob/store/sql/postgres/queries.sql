@@ -28,10 +28,10 @@ WITH taker AS (
     RETURNING name
 ), inserted AS (
 INSERT INTO rocketjob_jobs (class_name, description, priority, run_at, expires_at,
-                            destroy_on_complete, created_at, fields, state, started_at,
-                            worker_name, lease, history)
+                            destroy_on_complete, created_at, fields, sub_state, state,
+                            started_at, worker_name, lease, history)
 SELECT %(class_name)s, %(description)s, %(priority)s, %(run_at)s, %(expires_at)s,
-       %(destroy_on_complete)s, %(created_at)s, %(fields)s::jsonb,
+       %(destroy_on_complete)s, %(created_at)s, %(fields)s::jsonb, %(sub_state)s,
        CASE WHEN taker.name IS NULL THEN 'queued' ELSE 'running' END,
        CASE WHEN taker.name IS NULL THEN NULL ELSE %(created_at)s::timestamptz END,
        taker.name,
@@ -55,12 +55,13 @@ FROM inserted, LATERAL (
 
 -- name: insert_jobs
 -- One statement for a whole chunk, the rows as one JSON array (parsed in C on both
--- ends): [description, priority, run_at, expires_at, destroy_on_complete, fields] each.
+-- ends): [description, priority, run_at, expires_at, destroy_on_complete, fields] each;
+-- the class and sub_state are the chunk's.
 -- Ids come back in input order.
 INSERT INTO rocketjob_jobs (class_name, description, priority, run_at, expires_at,
-                            destroy_on_complete, created_at, fields)
+                            destroy_on_complete, created_at, fields, sub_state)
 SELECT %(class_name)s, row->>0, (row->>1)::smallint, (row->>2)::timestamptz,
-       (row->>3)::timestamptz, (row->>4)::boolean, %(created_at)s, row->5
+       (row->>3)::timestamptz, (row->>4)::boolean, %(created_at)s, row->5, %(sub_state)s
 FROM jsonb_array_elements(%(rows)s::jsonb) WITH ORDINALITY AS given(row, n)
 ORDER BY n
 RETURNING id;

@@ -3,9 +3,9 @@
 
 -- name: insert_job
 INSERT INTO rocketjob_jobs (class_name, description, priority, run_at, expires_at,
-                            destroy_on_complete, created_at, fields)
+                            destroy_on_complete, created_at, fields, sub_state)
 VALUES (:class_name, :description, :priority, :run_at, :expires_at,
-        :destroy_on_complete, :created_at, :fields)
+        :destroy_on_complete, :created_at, :fields, :sub_state)
 RETURNING id, class_name, description, priority, state, sub_state, run_at, expires_at,
           destroy_on_complete, created_at, started_at, completed_at, failure_count,
           worker_name, lease, version, percent_complete, exception, fields;
@@ -13,9 +13,9 @@ RETURNING id, class_name, description, priority, state, sub_state, run_at, expir
 -- name: insert_jobs
 -- Run once per row inside one transaction (executemany).
 INSERT INTO rocketjob_jobs (class_name, description, priority, run_at, expires_at,
-                            destroy_on_complete, created_at, fields)
+                            destroy_on_complete, created_at, fields, sub_state)
 VALUES (:class_name, :description, :priority, :run_at, :expires_at,
-        :destroy_on_complete, :created_at, :fields);
+        :destroy_on_complete, :created_at, :fields, :sub_state);
 
 -- name: last_job_id
 SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'rocketjob_jobs'), 0) AS id;
