@@ -63,15 +63,18 @@ class BatchStore(Executor):
         return self.fetch_one("insert_batch", params) is not None
 
     def insert_slices(self, job_id: int, slices: Sequence[NewSlice], uploaded: int) -> None:
-        """Adds a chunk of slices, visible to workers at once, and the running record count."""
+        """Adds a chunk of slices and the running record count; workers claim none of them
+        before the upload finishes."""
         with self.transaction():
             self._insert_slices(job_id, slices)
             self.execute("count_uploaded", {"job_id": job_id, "records": uploaded})
-            self.execute("notify_jobs", {})
 
     def finish_upload(self, job_id: int, record_count: int) -> None:
+        """Fixes the record count: the slices become claimable."""
         params = {"job_id": job_id, "records": record_count, "now": self.now()}
-        self.execute("finish_upload", params)
+        with self.transaction():
+            self.execute("finish_upload", params)
+            self.execute("notify_jobs", {})
 
     def drop_upload(self, job_id: int) -> None:
         """Removes a failed upload: its slices (and any output made of them) and its batch."""

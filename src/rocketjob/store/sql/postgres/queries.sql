@@ -579,6 +579,9 @@ WITH job AS (
       AND (%(exclude)s::text IS NULL OR j.class_name !~ %(exclude)s)
       AND EXISTS (SELECT 1 FROM rocketjob_slices AS q
                   WHERE q.job_id = j.id AND q.state = 'queued')
+      -- no slice is claimed before its upload was read whole: a failed upload ran nothing
+      AND EXISTS (SELECT 1 FROM rocketjob_batches AS b
+                  WHERE b.job_id = j.id AND b.record_count IS NOT NULL)
     ORDER BY j.priority, j.id
     LIMIT 1
 ), next AS (

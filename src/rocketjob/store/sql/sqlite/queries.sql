@@ -454,6 +454,9 @@ WHERE id IN (
           AND (:exclude IS NULL OR NOT j.class_name REGEXP :exclude)
           AND EXISTS (SELECT 1 FROM rocketjob_slices AS q INDEXED BY rocketjob_slices_queued
                       WHERE q.job_id = j.id AND q.state = 'queued')
+          -- no slice is claimed before its upload was read whole: a failed upload ran nothing
+          AND EXISTS (SELECT 1 FROM rocketjob_batches AS b
+                      WHERE b.job_id = j.id AND b.record_count IS NOT NULL)
         ORDER BY j.priority, j.id
         LIMIT 1)
     ORDER BY s.position
