@@ -342,6 +342,9 @@ def parse_output(output_format: str, text: str, header: Sequence[str] | None) ->
             fields = list(header)
             return (dict(zip(fields, row, strict=False)) for row in rows)
         return rows
+    # Records end at "\n" alone: str.splitlines() would also cut at U+2028, U+0085 and
+    # others that JSON strings and lines may hold.
+    lines = text.split("\n")[:-1]
     if output_format == "jsonl":
-        return map(json.loads, text.splitlines())
-    return iter(text.split("\n")[:-1])
+        return map(json.loads, lines)
+    return iter(lines)

