@@ -3,10 +3,11 @@ characters, huge fields, deep nesting, empty bodies and cells a spreadsheet woul
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
-from batch_jobs import Echo
+from batch_jobs import Echo, Upcase
 from batching import process, start
 
 from rocketjob.store import Store
@@ -26,3 +27,22 @@ def test_json_lines_keep_unicode_line_separators_inside_strings(
     job.download(tmp_path / "out.jsonl")
     lines = (tmp_path / "out.jsonl").read_bytes().split(b"\n")
     assert [json.loads(line) for line in lines[:-1]] == records
+
+
+def test_csv_fields_over_128_kib_are_uploaded_processed_and_read_back(
+    store: Store, tmp_path: Path
+) -> None:
+    name = "ada " * 100_000  # 400 KB, over the csv module's default limit of 128 KiB
+    source = tmp_path / "wide.csv"
+    source.write_text(f'id,name,city\n1,"{name}",x\n2,bob,"y\n{name}"\n')
+    job = Upcase.create()
+    assert job.upload(source) == 2
+    start(store)
+    process(store)
+    assert list(job.output()) == [
+        {"id": "1", "name": name.upper(), "city": "x"},
+        {"id": "2", "name": "BOB", "city": f"y\n{name}"},
+    ]
+    assert job.download(tmp_path / "out.csv") == 2
+    with (tmp_path / "out.csv").open(newline="") as out:
+        assert list(csv.reader(out))[1] == ["1", name.upper(), "x"]

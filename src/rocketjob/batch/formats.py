@@ -25,6 +25,9 @@ OUTPUT_FORMATS = (None, "csv", "jsonl", "lines")
 # Lines decoded at a time: big enough to keep the per-line cost in C.
 READ_BLOCK = 1 << 20
 _READ_ERRORS = (OSError, EOFError, zlib.error, zipfile.BadZipFile)
+# A CSV field may be as long as a record may be (the csv module stops at 128 KiB): set
+# once for the process, so upload, processing and output() read the same fields.
+csv.field_size_limit(2**31 - 1)
 
 
 class Lines:
