@@ -67,6 +67,22 @@ def test_a_bad_file_is_one_line_naming_file_and_line_and_leaves_no_job(
     assert rj.Job.counts()["all"] == 0
 
 
+def test_json_nested_too_deeply_is_one_line_and_leaves_no_job(
+    store: Store, database_url: str, tmp_path: Path
+) -> None:
+    deep = tmp_path / "deep.jsonl"
+    deep.write_text("1\n" + "[" * 100_000 + "\n")
+    result = rocketjob(
+        "batch", "upload", "batch_jobs.Squares", str(deep), database_url=database_url
+    )
+    assert result.returncode == EXIT_ERROR
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"rocketjob: error: {deep}, line 2: JSON nested too deeply (more than 500 levels)"
+    )
+    assert "Traceback" not in result.stderr
+    assert rj.Job.counts()["all"] == 0
+
+
 def test_an_unknown_class_is_named(database_url: str, tmp_path: Path) -> None:
     source = people_csv(tmp_path / "people.csv", 1)
     result = rocketjob("batch", "upload", "batch_jobs.Nope", str(source), database_url=database_url)

@@ -7,9 +7,11 @@ import csv
 import json
 from pathlib import Path
 
+import pytest
 from batch_jobs import Echo, Upcase
 from batching import process, start
 
+import rocketjob as rj
 from rocketjob.store import Store
 
 
@@ -46,3 +48,13 @@ def test_csv_fields_over_128_kib_are_uploaded_processed_and_read_back(
     assert job.download(tmp_path / "out.csv") == 2
     with (tmp_path / "out.csv").open(newline="") as out:
         assert list(csv.reader(out))[1] == ["1", name.upper(), "x"]
+
+
+def test_records_nested_too_deeply_to_store_are_named(store: Store) -> None:
+    deep: list[object] = []
+    for _ in range(100_000):
+        deep = [deep]
+    job = Echo.create()
+    with pytest.raises(rj.UploadError, match=r"^records, record 2: cannot be stored: nested too"):
+        job.upload([1, deep])
+    assert store.slice_counts(job.id) == {}  # type: ignore[arg-type]

@@ -6,6 +6,7 @@ import bz2
 import csv
 import gzip
 import io
+import json
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,15 @@ def test_json_lines_skip_blank_lines_and_bad_json_names_the_line() -> None:
     assert chunks(b'1\n\n{"a": [2]}\n"x"\n', "jsonl", 5) == [None, [1, {"a": [2]}, "x"]]
     with pytest.raises(rj.UploadError, match=r"line 2: not valid JSON"):
         chunks(b"1\n{oops\n", "jsonl", name="n.jsonl")
+
+
+@pytest.mark.parametrize("depth", [600, 100_000])
+def test_json_nested_too_deeply_names_the_line_instead_of_a_recursion_error(depth: int) -> None:
+    deep = b"[" * depth + b"]" * depth
+    with pytest.raises(rj.UploadError, match=r"^n\.jsonl, line 2: JSON nested too deeply"):
+        chunks(b"1\n" + deep + b"\n", "jsonl", name="n.jsonl")
+    nested = b"[" * 400 + b'"[[[[{{{{"' + b"]" * 400
+    assert chunks(nested + b"\n", "jsonl") == [None, [json.loads(nested)]]
 
 
 def test_raw_lines_keep_blank_lines_and_drop_line_ends() -> None:

@@ -28,6 +28,10 @@ _READ_ERRORS = (OSError, EOFError, zlib.error, zipfile.BadZipFile)
 # A CSV field may be as long as a record may be (the csv module stops at 128 KiB): set
 # once for the process, so upload, processing and output() read the same fields.
 csv.field_size_limit(2**31 - 1)
+# JSON deeper than this is refused: a worker decoding it must stay far from the
+# recursion limit (json.loads fails near 1,000 levels, later in a deeper stack).
+MAX_NESTING = 500
+TOO_DEEP = f"JSON nested too deeply (more than {MAX_NESTING} levels)"
 
 
 class Lines:
@@ -106,14 +110,30 @@ class JsonLines(RecordReader):
             if not line or line.isspace():
                 continue
             try:
-                chunk.append(loads(line))
+                record = loads(line)
             except ValueError as error:
                 raise self.lines.error(number, f"not valid JSON: {error}") from None
+            except RecursionError:
+                raise self.lines.error(number, TOO_DEEP) from None
+            if line.count("[") + line.count("{") > MAX_NESTING and _nesting(record) > MAX_NESTING:
+                raise self.lines.error(number, TOO_DEEP)
+            chunk.append(record)
             if len(chunk) == size:
                 yield chunk
                 chunk = []
         if chunk:
             yield chunk
+
+
+def _nesting(value: Any) -> int:
+    """How many containers deep a JSON value goes, found level by level (no recursion)."""
+    depth = 0
+    level = [value] if isinstance(value, list | dict) else []
+    while level:
+        depth += 1
+        children = [c for v in level for c in (v.values() if isinstance(v, dict) else v)]
+        level = [c for c in children if isinstance(c, list | dict)]
+    return depth
 
 
 class CsvRows(RecordReader):
