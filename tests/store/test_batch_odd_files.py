@@ -58,3 +58,16 @@ def test_records_nested_too_deeply_to_store_are_named(store: Store) -> None:
     with pytest.raises(rj.UploadError, match=r"^records, record 2: cannot be stored: nested too"):
         job.upload([1, deep])
     assert store.slice_counts(job.id) == {}  # type: ignore[arg-type]
+
+
+def test_a_header_only_csv_downloads_its_header(store: Store, tmp_path: Path) -> None:
+    source = tmp_path / "empty.csv"
+    source.write_text("id,name,city\n")
+    job = Upcase.create()
+    assert job.upload(source) == 0
+    start(store)
+    assert job.reload().state is rj.State.COMPLETED
+    assert job.download(tmp_path / "out.csv") == 0
+    assert (tmp_path / "out.csv").read_text() == "id,name,city\n"
+    assert b"".join(job.output_bytes()) == b"id,name,city\r\n"
+    assert list(job.output()) == []

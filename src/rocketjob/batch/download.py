@@ -28,8 +28,9 @@ PAGE = 16
 Target = str | os.PathLike[str] | IO[bytes] | IO[str]
 
 
-def ready(job: BatchJob) -> tuple[str, list[str] | None]:
-    """The output format and CSV header, once the job has finished processing."""
+def ready(job: BatchJob) -> tuple[str, Row]:
+    """The output format and the batch (its CSV headers), once the job has finished
+    processing."""
     job.reload()
     if job.output_format is None:
         raise OutputNotReady(f"{job.class_name} keeps no output (its output_format is None)")
@@ -42,7 +43,7 @@ def ready(job: BatchJob) -> tuple[str, list[str] | None]:
             f"job {job.id} is {doing}: its output can be downloaded once it has completed"
         )
     batch = get_store().get_batch(job._saved_id())
-    return job.output_format, (batch or {}).get("output_header")
+    return job.output_format, batch or {}
 
 
 def _output_slices(job_id: int) -> Iterator[Row]:
@@ -72,30 +73,40 @@ class OutputChunks:
     """The output file's bytes, a slice at a time (CSV: the header first); `records`
     counts the records handed out so far."""
 
-    def __init__(self, job_id: int, output_format: str, header: list[str] | None) -> None:
+    def __init__(self, job_id: int, output_format: str, batch: Row) -> None:
         self.job_id = job_id
         self.output_format = output_format
-        self.header = header
+        self.header: list[str] | None = batch.get("output_header")
+        # Without records the output header was never fixed: the input's stands in.
+        self.empty_header: list[str] | None = batch.get("input_header")
         self.records = 0
 
     def __iter__(self) -> Iterator[bytes]:
-        if self.output_format == "csv" and self.header:
-            line = io.StringIO()
-            csv.writer(line).writerow(self.header)
-            yield line.getvalue().encode("utf-8")
+        csv_output = self.output_format == "csv"
+        if csv_output and self.header:
+            yield _csv_line(self.header)
         for row in _output_slices(self.job_id):
             self.records += int(row["output_count"])
             yield decode_output(row["output"])
+        if csv_output and not self.header and not self.records and self.empty_header:
+            yield _csv_line(self.empty_header)  # every chunk before was empty
+
+
+def _csv_line(fields: list[str]) -> bytes:
+    line = io.StringIO()
+    csv.writer(line).writerow(fields)
+    return line.getvalue().encode("utf-8")
 
 
 def output_bytes(job: BatchJob) -> OutputChunks:
     """Refuses (OutputNotReady) now, before any byte is handed out."""
-    output_format, header = ready(job)
-    return OutputChunks(job._saved_id(), output_format, header)
+    output_format, batch = ready(job)
+    return OutputChunks(job._saved_id(), output_format, batch)
 
 
 def output_records(job: BatchJob) -> Iterator[Any]:
-    output_format, header = ready(job)
+    output_format, batch = ready(job)
+    header = batch.get("output_header")
     for row in _output_slices(job._saved_id()):
         text = decode_output(row["output"]).decode("utf-8")
         yield from parse_output(output_format, text, header)
