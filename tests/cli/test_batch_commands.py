@@ -8,7 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from batching import people_csv
+from batch_jobs import Upcase
+from batching import people_csv, process, start
 from processes import cli_env, rocketjob
 
 import rocketjob as rj
@@ -90,6 +91,30 @@ def test_an_unknown_class_is_named(database_url: str, tmp_path: Path) -> None:
     assert result.stderr.strip() == (
         "rocketjob: error: batch_jobs.Nope is not a rocketjob.BatchJob class that can be imported"
     )
+
+
+def test_a_download_into_a_missing_directory_is_one_line(
+    store: Store, database_url: str, tmp_path: Path
+) -> None:
+    job = Upcase.create()
+    job.upload(people_csv(tmp_path / "people.csv", 3))
+    start(store)
+    process(store)
+    target = tmp_path / "missing" / "dir" / "out.csv"
+    result = rocketjob(
+        "batch",
+        "download",
+        "--import",
+        "batch_jobs",
+        str(job.id),
+        str(target),
+        database_url=database_url,
+    )
+    assert result.returncode == EXIT_ERROR
+    assert result.stderr == (
+        f"rocketjob: error: cannot write {target}: No such file or directory\n"
+    )
+    assert not (tmp_path / "missing").exists()
 
 
 def upload_peak_rss_mb(database_url: str, source: Path) -> float:

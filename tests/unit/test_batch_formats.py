@@ -156,6 +156,13 @@ def test_a_failed_write_leaves_no_file(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_file_that_cannot_be_written_is_named_by_its_own_name(tmp_path: Path) -> None:
+    path = tmp_path / "missing" / "out.csv"
+    with pytest.raises(FileNotFoundError) as refused, open_target(path):
+        pass
+    assert refused.value.filename == str(path)
+
+
 def test_batch_job_classes_declare_known_formats() -> None:
     with pytest.raises(TypeError, match="input_format must be one of"):
         type("Bad", (rj.BatchJob,), {"input_format": "xml"})

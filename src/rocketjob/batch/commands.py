@@ -122,5 +122,8 @@ def download(database_url: str, modules: tuple[str, ...], job_id: int, file: Pat
     if not isinstance(job, BatchJob):
         hint = " (import its module with --import)" if job.load_error else ""
         raise RocketJobError(f"job {job_id} is a {job.class_name}, not a batch job{hint}")
-    count = job.download(file)
+    try:
+        count = job.download(file)
+    except OSError as error:
+        raise RocketJobError(f"cannot write {file}: {error.strerror or error}") from None
     click.echo(f"job {job_id}: downloaded {count:,} records to {file}")

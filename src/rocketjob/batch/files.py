@@ -88,7 +88,10 @@ def open_target(path: PathLike) -> Iterator[IO[bytes]]:
     """
     final = Path(path)
     temporary = final.parent / f".{final.name}.{uuid.uuid4().hex[:8]}.part"
-    raw = open(temporary, "xb")  # noqa: SIM115 - closed by the stack below
+    try:
+        raw = open(temporary, "xb")  # noqa: SIM115 - closed by the stack below
+    except OSError as error:  # named by the file asked for, not by its temporary
+        raise OSError(error.errno, error.strerror, os.fspath(path)) from None
     try:
         with ExitStack() as stack:
             stack.enter_context(raw)
