@@ -68,6 +68,60 @@ def test_a_bad_file_is_one_line_naming_file_and_line_and_leaves_no_job(
     assert rj.Job.counts()["all"] == 0
 
 
+def uploaded(result: subprocess.CompletedProcess[str]) -> int:
+    """The id of the job `rocketjob batch upload` says it made ("job 7: uploaded …")."""
+    return int(result.stdout.split()[1].rstrip(":"))
+
+
+def excel_csv(path: Path, rows: int = 40_000) -> Path:
+    """A CSV as Excel saves it on Windows: cp1252, its last row far into the file."""
+    body = "".join(f"{i},name {i},Springfield\r\n" for i in range(rows))
+    path.write_bytes(f'id,name,city\r\n{body}{rows},Zoë,"Straße, €"\r\n'.encode("cp1252"))
+    return path
+
+
+def test_encoding_names_how_the_file_is_decoded(
+    store: Store, database_url: str, tmp_path: Path
+) -> None:
+    source = excel_csv(tmp_path / "excel.csv")
+    refused = rocketjob(
+        "batch", "upload", "batch_jobs.Upcase", str(source), database_url=database_url
+    )
+    assert refused.returncode == EXIT_ERROR
+    assert refused.stderr.strip().splitlines()[-1] == (
+        f"rocketjob: error: {source}, line 40002: cannot be decoded as utf-8: invalid "
+        "continuation byte (name its encoding with --encoding, e.g. --encoding cp1252)"
+    )
+    assert "Traceback" not in refused.stderr
+    assert rj.Job.counts()["all"] == 0  # nor any slice: they go with the job
+    unknown = rocketjob(
+        "batch",
+        "upload",
+        "batch_jobs.Upcase",
+        str(source),
+        "--encoding",
+        "klingon",
+        database_url=database_url,
+    )
+    assert unknown.returncode == 2
+    assert "Invalid value for '--encoding': unknown text encoding 'klingon'" in unknown.stderr
+    up = rocketjob(
+        "batch",
+        "upload",
+        "batch_jobs.Upcase",
+        str(source),
+        "--encoding",
+        "cp1252",
+        database_url=database_url,
+    )
+    assert up.returncode == 0, up.stderr
+    assert up.stdout.strip().endswith(f": uploaded 40,001 records from {source}")
+    start(store)
+    process(store)
+    *_, last = rj.BatchJob.find(uploaded(up)).output()  # type: ignore[attr-defined]
+    assert last == {"id": "40000", "name": "ZOË", "city": "Straße, €"}
+
+
 def test_json_nested_too_deeply_is_one_line_and_leaves_no_job(
     store: Store, database_url: str, tmp_path: Path
 ) -> None:

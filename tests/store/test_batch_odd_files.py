@@ -3,7 +3,9 @@ characters, huge fields, deep nesting, empty bodies and cells a spreadsheet woul
 
 from __future__ import annotations
 
+import codecs
 import csv
+import gzip
 import json
 from pathlib import Path
 
@@ -71,3 +73,46 @@ def test_a_header_only_csv_downloads_its_header(store: Store, tmp_path: Path) ->
     assert (tmp_path / "out.csv").read_text() == "id,name,city\n"
     assert b"".join(job.output_bytes()) == b"id,name,city\r\n"
     assert list(job.output()) == []
+
+
+NAMES = ["Zoë", "日本", "\u0a0a\u010a"]  # the last holds the byte "\n" in UTF-16 and UTF-32
+
+
+@pytest.mark.parametrize(
+    ("encoding", "mark"),
+    [
+        ("utf-16-le", codecs.BOM_UTF16_LE),
+        ("utf-16-be", codecs.BOM_UTF16_BE),
+        ("utf-32-le", codecs.BOM_UTF32_LE),
+        ("utf-32-be", codecs.BOM_UTF32_BE),
+    ],
+)
+def test_a_file_with_a_byte_order_mark_is_decoded_as_it_says(
+    store: Store, tmp_path: Path, encoding: str, mark: bytes
+) -> None:
+    text = "id,name,city\r\n" + "".join(f'{i},"{n}\n{n}",x\r\n' for i, n in enumerate(NAMES))
+    source = tmp_path / "people.csv.gz"
+    source.write_bytes(gzip.compress(mark + text.encode(encoding)))
+    job = Upcase.create()
+    assert job.upload(source) == 3
+    start(store)
+    process(store)
+    names = [record["name"] for record in job.output()]
+    assert names == [f"{n}\n{n}".upper() for n in NAMES]
+
+
+def test_bytes_that_do_not_decode_as_utf_16_name_the_line(store: Store, tmp_path: Path) -> None:
+    good = "".join(f"{i},n,c\n" for i in range(40_000))  # chunks were committed before
+    source = tmp_path / "bad.csv"
+    data = (
+        ("id,name,city\n" + good + "x,").encode("utf-16")
+        + b"\x00\xdc"
+        + "y,z\n".encode("utf-16-le")
+    )
+    source.write_bytes(data)
+    job = Upcase.create()
+    with pytest.raises(
+        rj.UploadError, match=r"bad\.csv, line 40002: cannot be decoded as utf-16-le: illegal"
+    ):
+        job.upload(source)
+    assert store.slice_counts(job.id) == {}  # type: ignore[arg-type]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bz2
+import codecs
 import csv
 import gzip
 import io
@@ -22,8 +23,10 @@ from rocketjob.batch.slices import decode_output, decode_records, encode_records
 from rocketjob.batch.slices import encode_output as compress
 
 
-def chunks(text: bytes, fmt: str | None, size: int = 2, name: str = "in.csv") -> list[Any]:
-    reader = reader_for(io.BytesIO(text), name, fmt, "utf-8")
+def chunks(
+    text: bytes, fmt: str | None, size: int = 2, name: str = "in.csv", encoding: str | None = None
+) -> list[Any]:
+    reader = reader_for(io.BytesIO(text), name, fmt, encoding)
     return [reader.header, *reader.chunks(size)]
 
 
@@ -54,6 +57,36 @@ def test_a_duplicated_header_column_is_refused() -> None:
 def test_bytes_that_do_not_decode_name_the_line() -> None:
     with pytest.raises(rj.UploadError, match=r"in\.csv, line 3: cannot be decoded as utf-8"):
         chunks(b"id,name\n1,a\n2,\xff\xfe\n", "csv")
+
+
+@pytest.mark.parametrize(
+    ("encoding", "plain", "bad"),
+    [("utf-16", "utf-16-le", b"\x00\xdc"), ("utf-32-be", "utf-32-be", b"\xff" * 4)],
+)
+def test_utf_16_and_32_lines_are_counted_across_reads(
+    encoding: str, plain: str, bad: bytes
+) -> None:
+    lines = [f"{i},\u0a0a\n" for i in range(150_000)]  # several reads of a MiB
+    data = "".join(["id,name\n", *lines]).encode(encoding)
+    if encoding == "utf-32-be":
+        data = codecs.BOM_UTF32_BE + data
+    assert sum(map(len, chunks(data, "csv", size=100_000)[1:])) == 150_000
+    cut = data.index("\n119999,".encode(plain)) + len("\n".encode(plain))
+    with pytest.raises(rj.UploadError, match=f"line 120001: cannot be decoded as {plain}"):
+        chunks(data[:cut] + bad + data[cut:], "csv")
+    with pytest.raises(rj.UploadError, match=r"line 150002: cannot be decoded .*truncated data"):
+        chunks(data + b"x", "csv")
+
+
+def test_a_given_encoding_wins_over_a_byte_order_mark_and_an_unknown_one_is_named() -> None:
+    assert chunks("id\nZoë\n".encode("utf-16-be"), "csv", encoding="utf-16-be") == [
+        ["id"],
+        [["Zoë"]],
+    ]
+    latin = "ÿþid\r\ncafé\r\n".encode("cp1252")  # ÿþ: the bytes of the UTF-16 LE mark
+    assert chunks(latin, "csv", encoding="cp1252") == [["ÿþid"], [["café"]]]
+    with pytest.raises(rj.UploadError, match=r"^in\.csv: unknown text encoding 'klingon'$"):
+        chunks(b"id\n", "csv", encoding="klingon")
 
 
 def test_json_lines_skip_blank_lines_and_bad_json_names_the_line() -> None:

@@ -22,7 +22,7 @@ from rich.progress import (
 from rocketjob import config
 from rocketjob.batch.job import BatchJob
 from rocketjob.cli import EXIT_IMPORT, _fail, database_url_option, import_modules, reports_errors
-from rocketjob.errors import InvalidTransition, JobNotFound, RocketJobError
+from rocketjob.errors import InvalidTransition, JobNotFound, RocketJobError, UploadError
 from rocketjob.jobs import Job
 
 imports_option = click.option(
@@ -58,15 +58,36 @@ def batch_class(path: str) -> type[BatchJob]:
     raise AssertionError("unreachable")
 
 
+def _encoding(context: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None:
+        try:
+            "\n".encode(value)
+        except LookupError:
+            raise click.BadParameter(f"unknown text encoding {value!r}") from None
+    return value
+
+
 @batch.command()
 @database_url_option
 @click.argument("class_path", metavar="CLASS")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--description", default=None, help="The job's description.")
 @click.option("--priority", type=click.IntRange(1, 100), default=None)
+@click.option(
+    "--encoding",
+    default=None,
+    callback=_encoding,
+    metavar="NAME",
+    help="The file's encoding, e.g. cp1252 (default: its byte order mark's, else utf-8).",
+)
 @reports_errors
 def upload(
-    database_url: str, class_path: str, file: Path, description: str | None, priority: int | None
+    database_url: str,
+    class_path: str,
+    file: Path,
+    description: str | None,
+    priority: int | None,
+    encoding: str | None,
 ) -> None:
     """Create a batch job of CLASS (module.Name) and upload FILE into it (.gz/.bz2/.zip)."""
     cls = batch_class(class_path)
@@ -91,7 +112,13 @@ def upload(
             progress.update(task, completed=read or 0, records=records)
 
         try:
-            count = job.upload(file, on_progress=report)
+            count = job.upload(file, encoding=encoding, on_progress=report)
+        except UploadError as error:
+            _forget(job)
+            if encoding is None and error.problem.startswith("cannot be decoded"):
+                hint = "name its encoding with --encoding, e.g. --encoding cp1252"
+                raise UploadError(error.source, error.where, f"{error.problem} ({hint})") from None
+            raise
         except BaseException:
             _forget(job)
             raise

@@ -10,21 +10,17 @@ from __future__ import annotations
 import csv
 import io
 import json
-import zipfile
-import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import islice
 from operator import itemgetter
 from typing import IO, Any
 
+from rocketjob.batch.lines import Lines
 from rocketjob.errors import UploadError
 
 INPUT_FORMATS = (None, "csv", "jsonl")
 OUTPUT_FORMATS = (None, "csv", "jsonl", "lines")
-# Lines decoded at a time: big enough to keep the per-line cost in C.
-READ_BLOCK = 1 << 20
-_READ_ERRORS = (OSError, EOFError, zlib.error, zipfile.BadZipFile)
 # A CSV field may be as long as a record may be (the csv module stops at 128 KiB): set
 # once for the process, so upload, processing and output() read the same fields.
 csv.field_size_limit(2**31 - 1)
@@ -32,51 +28,6 @@ csv.field_size_limit(2**31 - 1)
 # recursion limit (json.loads fails near 1,000 levels, later in a deeper stack).
 MAX_NESTING = 500
 TOO_DEEP = f"JSON nested too deeply (more than {MAX_NESTING} levels)"
-
-
-class Lines:
-    """The text lines of a byte (or text) stream, counted, with errors naming the line."""
-
-    def __init__(self, stream: IO[bytes] | IO[str], name: str, encoding: str) -> None:
-        self.stream = stream
-        self.name = name
-        self.encoding = encoding
-        self.line = 0  # lines handed out so far
-
-    def __iter__(self) -> Iterator[str]:
-        first = True
-        while True:
-            try:
-                block: list[Any] = self.stream.readlines(READ_BLOCK)
-            except UnicodeDecodeError as error:  # a text stream decoding as it reads
-                raise self.error(self.line + 1, f"cannot be decoded: {error.reason}") from None
-            except _READ_ERRORS as error:
-                raise self.error(self.line + 1, f"cannot be read further: {error}") from None
-            if not block:
-                return
-            lines = block if isinstance(block[0], str) else self._decode(block)
-            if first:
-                first = False
-                if lines[0].startswith("\ufeff"):  # a byte order mark is not data
-                    lines[0] = lines[0][1:]
-            self.line += len(lines)
-            yield from lines
-
-    def _decode(self, block: list[bytes]) -> list[str]:
-        encoding = self.encoding
-        try:
-            return [raw.decode(encoding) for raw in block]
-        except UnicodeDecodeError:
-            for index, raw in enumerate(block):
-                try:
-                    raw.decode(encoding)
-                except UnicodeDecodeError as error:
-                    problem = f"cannot be decoded as {encoding}: {error.reason}"
-                    raise self.error(self.line + index + 1, problem) from None
-            raise
-
-    def error(self, line: int, problem: str) -> UploadError:
-        return UploadError(self.name, f"line {line}", problem)
 
 
 class RecordReader(ABC):
@@ -228,8 +179,12 @@ class GivenRecords(RecordReader):
 
 
 def reader_for(
-    source: IO[bytes] | IO[str], name: str, input_format: str | None, encoding: str
+    source: IO[bytes] | IO[str],
+    name: str,
+    input_format: str | None,
+    encoding: str | None,
 ) -> RecordReader:
+    """Reads `source`; `encoding` None: as its byte order mark says, else UTF-8."""
     lines = Lines(source, name, encoding)
     if input_format == "csv":
         return CsvRows(lines)

@@ -61,13 +61,19 @@ class BatchJob(Job):
     # -- records in and out ---------------------------------------------------------------
 
     def upload(
-        self, source: Source, *, encoding: str = "utf-8", on_progress: Progress | None = None
+        self,
+        source: Source,
+        *,
+        encoding: str | None = None,
+        on_progress: Progress | None = None,
     ) -> int:
         """Streams records into slices; returns how many. Raises UploadError naming the
         file and line of bad input, leaving no slice behind.
 
         `source`: a path (.gz, .bz2, .zip read by name), a file object, or an iterable of
-        records. `on_progress(records, bytes_read)` is called as slices are stored.
+        records. `encoding` of the bytes: by default the one a byte order mark names
+        (UTF-8, UTF-16, UTF-32), else UTF-8.
+        `on_progress(records, bytes_read)` is called as slices are stored.
         """
         return upload(self, source, encoding=encoding, on_progress=on_progress)
 

@@ -31,7 +31,13 @@ Source = str | os.PathLike[str] | IO[bytes] | IO[str] | Iterable[Any]
 Progress = Callable[[int, int | None], None]  # (records so far, bytes of the file read)
 
 
-def upload(job: BatchJob, source: Source, *, encoding: str, on_progress: Progress | None) -> int:
+def upload(
+    job: BatchJob,
+    source: Source,
+    *,
+    encoding: str | None,
+    on_progress: Progress | None,
+) -> int:
     store = get_store()
     job_id = job._saved_id()
     state = job.reload().state
@@ -55,7 +61,7 @@ def upload(job: BatchJob, source: Source, *, encoding: str, on_progress: Progres
 
 @contextmanager
 def _records(
-    source: Source, input_format: str | None, encoding: str
+    source: Source, input_format: str | None, encoding: str | None
 ) -> Iterator[tuple[RecordReader, str, Callable[[], int | None]]]:
     if isinstance(source, str | os.PathLike):
         with open_source(source) as opened:
@@ -63,7 +69,8 @@ def _records(
             yield reader, opened.name, opened.position
     elif hasattr(source, "read"):
         name = str(getattr(source, "name", "the uploaded stream"))
-        yield reader_for(source, name, input_format, encoding), name, lambda: None  # type: ignore[arg-type]
+        reader = reader_for(source, name, input_format, encoding)  # type: ignore[arg-type]
+        yield reader, name, lambda: None
     else:
         yield GivenRecords(source, input_format), "records", lambda: None
 
