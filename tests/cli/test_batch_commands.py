@@ -122,6 +122,57 @@ def test_encoding_names_how_the_file_is_decoded(
     assert last == {"id": "40000", "name": "ZOË", "city": "Straße, €"}
 
 
+def test_delimiter_names_what_separates_fields(
+    store: Store, database_url: str, tmp_path: Path
+) -> None:
+    semicolons = tmp_path / "semicolons.csv"
+    semicolons.write_text("id;name;city\n1;ada;Paris\n")
+    refused = rocketjob(
+        "batch", "upload", "batch_jobs.Upcase", str(semicolons), database_url=database_url
+    )
+    assert refused.returncode == EXIT_ERROR
+    assert refused.stderr.strip().splitlines()[-1] == (
+        f"rocketjob: error: {semicolons}, line 1: the header is one column holding ';': if the "
+        "file is separated by ';', name its delimiter (upload(delimiter=';'), or --delimiter "
+        "';' on the command line)"
+    )
+    assert rj.Job.counts()["all"] == 0
+    tabs = tmp_path / "tabs.tsv"
+    tabs.write_text("id\tname\tcity\n2\tbob\tRome\n")
+    jobs = []
+    for source, delimiter in ((semicolons, ";"), (tabs, "\\t")):
+        up = rocketjob(
+            "batch",
+            "upload",
+            "batch_jobs.Upcase",
+            str(source),
+            "--delimiter",
+            delimiter,
+            database_url=database_url,
+        )
+        assert up.returncode == 0, up.stderr
+        jobs.append(uploaded(up))
+    for _ in range(2):
+        start(store)
+    process(store)
+    outputs = [list(rj.BatchJob.find(n).output()) for n in jobs]  # type: ignore[attr-defined]
+    assert outputs == [
+        [{"id": "1", "name": "ADA", "city": "Paris"}],
+        [{"id": "2", "name": "BOB", "city": "Rome"}],
+    ]
+    bad = rocketjob(
+        "batch",
+        "upload",
+        "batch_jobs.Upcase",
+        str(tabs),
+        "--delimiter",
+        ";;",
+        database_url=database_url,
+    )
+    assert bad.returncode == 2
+    assert "a CSV delimiter is one character, not a quote or line end: not ';;'" in bad.stderr
+
+
 def test_json_nested_too_deeply_is_one_line_and_leaves_no_job(
     store: Store, database_url: str, tmp_path: Path
 ) -> None:

@@ -116,3 +116,48 @@ def test_bytes_that_do_not_decode_as_utf_16_name_the_line(store: Store, tmp_path
     ):
         job.upload(source)
     assert store.slice_counts(job.id) == {}  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t", "|"])
+def test_csv_fields_may_be_separated_by_another_delimiter(
+    store: Store, tmp_path: Path, delimiter: str
+) -> None:
+    source = tmp_path / "people.csv"
+    with source.open("w", newline="") as out:
+        csv.writer(out, delimiter=delimiter).writerows(
+            [["id", "name", "city"], ["1", f"a{delimiter}b, c", "x"], ["2", "bob", "y"]]
+        )
+    refused = Upcase.create()
+    with pytest.raises(rj.UploadError) as error:
+        refused.upload(source)
+    assert str(error.value) == (
+        f"{source}, line 1: the header is one column holding {delimiter!r}: if the file is "
+        f"separated by {delimiter!r}, name its delimiter (upload(delimiter={delimiter!r}), "
+        f"or --delimiter {delimiter!r} on the command line)"
+    )
+    assert store.get_batch(refused.id) is None  # type: ignore[arg-type]
+    job = Upcase.create()
+    assert job.upload(source, delimiter=delimiter) == 2
+    for _ in range(2):
+        start(store)
+    process(store)
+    assert list(job.output()) == [
+        {"id": "1", "name": f"A{delimiter}B, C", "city": "x"},
+        {"id": "2", "name": "BOB", "city": "y"},
+    ]
+
+
+def test_a_one_column_csv_is_loaded_once_its_delimiter_is_named(
+    store: Store, tmp_path: Path
+) -> None:
+    source = tmp_path / "one.csv"
+    source.write_text('"name;alias"\nada;countess\n')
+    job = Echo.create()
+    with pytest.raises(rj.UploadError, match="a delimiter separates CSV fields; it reads jsonl"):
+        job.upload(source, delimiter=",")
+    with pytest.raises(rj.UploadError, match="a CSV delimiter is one character"):
+        Upcase.create().upload(source, delimiter=";;")
+    one = Upcase.create()
+    with pytest.raises(rj.UploadError, match="one column holding ';'"):
+        one.upload(source)
+    assert one.upload(source, delimiter=",") == 1

@@ -20,6 +20,7 @@ from rich.progress import (
 )
 
 from rocketjob import config
+from rocketjob.batch.formats import delimiter_problem
 from rocketjob.batch.job import BatchJob
 from rocketjob.cli import EXIT_IMPORT, _fail, database_url_option, import_modules, reports_errors
 from rocketjob.errors import InvalidTransition, JobNotFound, RocketJobError, UploadError
@@ -58,6 +59,19 @@ def batch_class(path: str) -> type[BatchJob]:
     raise AssertionError("unreachable")
 
 
+# Delimiters hard to type on a command line, by the names people type instead.
+TYPED_DELIMITERS = {"\\t": "\t", "tab": "\t"}
+
+
+def _delimiter(context: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = TYPED_DELIMITERS.get(value.lower(), value)
+    if problem := delimiter_problem(value):
+        raise click.BadParameter(problem)
+    return value
+
+
 def _encoding(context: click.Context, param: click.Parameter, value: str | None) -> str | None:
     if value is not None:
         try:
@@ -80,6 +94,13 @@ def _encoding(context: click.Context, param: click.Parameter, value: str | None)
     metavar="NAME",
     help="The file's encoding, e.g. cp1252 (default: its byte order mark's, else utf-8).",
 )
+@click.option(
+    "--delimiter",
+    default=None,
+    callback=_delimiter,
+    metavar="CHAR",
+    help="What separates CSV fields: ';', '|', 'tab' or '\\t'... (default: ',').",
+)
 @reports_errors
 def upload(
     database_url: str,
@@ -88,6 +109,7 @@ def upload(
     description: str | None,
     priority: int | None,
     encoding: str | None,
+    delimiter: str | None,
 ) -> None:
     """Create a batch job of CLASS (module.Name) and upload FILE into it (.gz/.bz2/.zip)."""
     cls = batch_class(class_path)
@@ -112,7 +134,7 @@ def upload(
             progress.update(task, completed=read or 0, records=records)
 
         try:
-            count = job.upload(file, encoding=encoding, on_progress=report)
+            count = job.upload(file, encoding=encoding, delimiter=delimiter, on_progress=report)
         except UploadError as error:
             _forget(job)
             if encoding is None and error.problem.startswith("cannot be decoded"):

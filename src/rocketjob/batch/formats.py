@@ -28,6 +28,8 @@ csv.field_size_limit(2**31 - 1)
 # recursion limit (json.loads fails near 1,000 levels, later in a deeper stack).
 MAX_NESTING = 500
 TOO_DEEP = f"JSON nested too deeply (more than {MAX_NESTING} levels)"
+# Separators a one-column CSV header must not hold unless its delimiter was named.
+OTHER_DELIMITERS = (";", "\t", "|")
 
 
 class RecordReader(ABC):
@@ -90,12 +92,14 @@ def _nesting(value: Any) -> int:
 class CsvRows(RecordReader):
     """CSV rows stored as lists; the header is read first and kept once per job."""
 
-    def __init__(self, lines: Lines) -> None:
+    def __init__(self, lines: Lines, delimiter: str | None) -> None:
         self.lines = lines
-        self.rows = csv.reader(iter(lines), strict=True)
+        self.rows = csv.reader(iter(lines), strict=True, delimiter=delimiter or ",")
         for row in self._guarded(self.rows):
             if row:
                 self.header = _checked_header(row, lines, self.rows.line_num)
+                if delimiter is None:
+                    _refuse_another_delimiter(self.header, lines, self.rows.line_num)
                 break
 
     def _guarded(self, rows: Iterator[list[str]]) -> Iterator[list[str]]:
@@ -131,6 +135,28 @@ def _checked_header(row: list[str], lines: Lines, line: int) -> list[str]:
             raise lines.error(line, f"the header names column {name!r} twice")
         seen.add(name)
     return row
+
+
+def _refuse_another_delimiter(header: list[str], lines: Lines, line: int) -> None:
+    """A header read as one column that holds another usual delimiter: the whole file
+    would load as one column, silently. Naming the delimiter (even ",") loads it."""
+    if len(header) != 1:
+        return
+    for other in OTHER_DELIMITERS:
+        if other in header[0]:
+            raise lines.error(
+                line,
+                f"the header is one column holding {other!r}: if the file is separated by "
+                f"{other!r}, name its delimiter (upload(delimiter={other!r}), or "
+                f"--delimiter {other!r} on the command line)",
+            )
+
+
+def delimiter_problem(delimiter: str) -> str | None:
+    """Why `delimiter` cannot separate CSV fields, or None when it can."""
+    if len(delimiter) != 1 or delimiter in '"\r\n':
+        return f"a CSV delimiter is one character, not a quote or line end: not {delimiter!r}"
+    return None
 
 
 class GivenRecords(RecordReader):
@@ -183,11 +209,18 @@ def reader_for(
     name: str,
     input_format: str | None,
     encoding: str | None,
+    delimiter: str | None = None,
 ) -> RecordReader:
     """Reads `source`; `encoding` None: as its byte order mark says, else UTF-8."""
+    if delimiter is not None:
+        if input_format != "csv":
+            kind = input_format or "lines"
+            raise UploadError(name, None, f"a delimiter separates CSV fields; it reads {kind}")
+        if bad := delimiter_problem(delimiter):
+            raise UploadError(name, None, bad)
     lines = Lines(source, name, encoding)
     if input_format == "csv":
-        return CsvRows(lines)
+        return CsvRows(lines, delimiter)
     if input_format == "jsonl":
         return JsonLines(lines)
     return RawLines(lines)

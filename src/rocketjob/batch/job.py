@@ -65,6 +65,7 @@ class BatchJob(Job):
         source: Source,
         *,
         encoding: str | None = None,
+        delimiter: str | None = None,
         on_progress: Progress | None = None,
     ) -> int:
         """Streams records into slices; returns how many. Raises UploadError naming the
@@ -72,10 +73,11 @@ class BatchJob(Job):
 
         `source`: a path (.gz, .bz2, .zip read by name), a file object, or an iterable of
         records. `encoding` of the bytes: by default the one a byte order mark names
-        (UTF-8, UTF-16, UTF-32), else UTF-8.
+        (UTF-8, UTF-16, UTF-32), else UTF-8. `delimiter` of CSV fields: by default ",",
+        and a one-column header holding ";", tab or "|" is refused as a likely mistake.
         `on_progress(records, bytes_read)` is called as slices are stored.
         """
-        return upload(self, source, encoding=encoding, on_progress=on_progress)
+        return upload(self, source, encoding=encoding, delimiter=delimiter, on_progress=on_progress)
 
     def download(self, target: downloads.Target) -> int:
         """Writes the output in input order (CSV: header first), compressed by file name;
