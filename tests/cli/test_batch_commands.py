@@ -222,6 +222,31 @@ def test_a_download_into_a_missing_directory_is_one_line(
     assert not (tmp_path / "missing").exists()
 
 
+def test_download_escapes_formulas_only_when_asked(
+    store: Store, database_url: str, tmp_path: Path
+) -> None:
+    source = tmp_path / "formulas.csv"
+    source.write_text("id,name,city\n1,=cmd,-1\n")
+    job = Upcase.create()
+    job.upload(source)
+    start(store)
+    process(store)
+    for flags, cell in (((), "=CMD"), (("--escape-formulas",), "'=CMD")):  # off by default
+        out = tmp_path / f"out{len(flags)}.csv"
+        result = rocketjob(
+            "batch",
+            "download",
+            "--import",
+            "batch_jobs",
+            str(job.id),
+            str(out),
+            *flags,
+            database_url=database_url,
+        )
+        assert result.returncode == 0, result.stderr
+        assert out.read_text().splitlines()[1] == f"1,{cell},-1"
+
+
 def upload_peak_rss_mb(database_url: str, source: Path) -> float:
     """Peak RSS of one `rocketjob batch upload` process."""
     process = subprocess.Popen(

@@ -161,3 +161,48 @@ def test_a_one_column_csv_is_loaded_once_its_delimiter_is_named(
     with pytest.raises(rj.UploadError, match="one column holding ';'"):
         one.upload(source)
     assert one.upload(source, delimiter=",") == 1
+
+
+FORMULAS = 'id,name,city\n1,=HYPERLINK("http://evil"),-12.5\n2,@SUM(A1),"\tx"\n3,+1+1,-\n'
+
+
+def test_formulas_are_escaped_in_downloads_only_when_asked(store: Store, tmp_path: Path) -> None:
+    source = tmp_path / "formulas.csv"
+    source.write_text(FORMULAS)
+    job = Upcase.create()
+    job.upload(source)
+    start(store)
+    process(store)
+    job.download(tmp_path / "exact.csv")
+    with (tmp_path / "exact.csv").open(newline="") as exact:
+        assert [row[1] for row in csv.reader(exact)] == [
+            "name",
+            '=HYPERLINK("HTTP://EVIL")',
+            "@SUM(A1)",
+            "+1+1",
+        ]
+    assert job.download(tmp_path / "safe.csv.gz", escape_formulas=True) == 3
+    with gzip.open(tmp_path / "safe.csv.gz", "rt", newline="") as safe:
+        assert list(csv.reader(safe)) == [
+            ["id", "name", "city"],
+            ["1", '\'=HYPERLINK("HTTP://EVIL")', "-12.5"],
+            ["2", "'@SUM(A1)", "'\tx"],
+            ["3", "'+1+1", "'-"],
+        ]
+    assert next(iter(job.output()))["name"] == '=HYPERLINK("HTTP://EVIL")'
+
+
+def test_failed_records_escape_formulas_when_asked(store: Store, tmp_path: Path) -> None:
+    source = tmp_path / "nameless.csv"
+    source.write_text("=id,city\n1,=cmd\n")  # no name: Upcase raises KeyError
+    job = Upcase.create()
+    job.upload(source)
+    start(store)
+    process(store)
+    assert job.reload().state is rj.State.FAILED
+    assert list(job.failed_records_csv())[1:] == ["1,KeyError,'name',1,=cmd\r\n"]
+    job.download_failed(tmp_path / "failed.csv", escape_formulas=True)
+    assert (tmp_path / "failed.csv").read_text().splitlines() == [
+        "record_number,exception_class,exception_message,'=id,city",
+        "1,KeyError,'name',1,'=cmd",
+    ]

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 import rocketjob as rj
 from rocketjob.batch.files import open_source, open_target
 from rocketjob.batch.formats import BadOutput, encode_output, parse_output, reader_for
+from rocketjob.batch.formulas import escaped_cell, escaped_csv
 from rocketjob.batch.slices import decode_output, decode_records, encode_records
 from rocketjob.batch.slices import encode_output as compress
 
@@ -220,3 +221,29 @@ def test_csv_output_is_what_the_csv_writer_writes(records: list[dict[str, str]])
     writer = csv.writer(written)
     writer.writerows([r["a"], r["b"], r["c"]] for r in records)
     assert encode_output("csv", records, ["a", "b", "c"]) == (written.getvalue(), len(records))
+
+
+def written(rows: list[list[str]]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    return buffer.getvalue()
+
+
+def test_cells_a_spreadsheet_would_run_get_a_leading_quote() -> None:
+    rows = [
+        ["=1+2", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\t=x", "\r=x"],
+        ["a=b", "-12.5", "+33", "1e-5", "", "x, =y"],
+    ]
+    assert list(csv.reader(io.StringIO(escaped_csv(written(rows)), newline=""))) == [
+        ["'=1+2", "'+cmd|' /C calc'!A0", "'-2+3", "'@SUM(A1)", "'\t=x", "'\r=x"],
+        ["a=b", "-12.5", "+33", "1e-5", "", "x, =y"],
+    ]
+    assert escaped_csv("a,b\r\n") == "a,b\r\n"
+
+
+@given(st.lists(st.lists(st.text(alphabet=st.sampled_from('=+-@\t\r\n,"a1.e '), max_size=6))))
+def test_formula_escaping_misses_no_cell_and_changes_no_other(rows: list[list[str]]) -> None:
+    escaped = list(csv.reader(io.StringIO(escaped_csv(written(rows)), newline="")))
+    assert escaped == [[escaped_cell(cell) for cell in row] for row in rows]
+    for cell in (cell for row in escaped for cell in row):
+        assert not cell.startswith(("=", "@", "\t", "\r"))

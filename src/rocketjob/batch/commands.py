@@ -162,8 +162,16 @@ def _forget(job: BatchJob) -> None:
 @imports_option
 @click.argument("job_id", metavar="ID", type=int)
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--escape-formulas/--no-escape-formulas",
+    default=False,
+    show_default=True,
+    help="Prefix with ' the CSV cells a spreadsheet would run (=, +, -, @, tab, CR).",
+)
 @reports_errors
-def download(database_url: str, modules: tuple[str, ...], job_id: int, file: Path) -> None:
+def download(
+    database_url: str, modules: tuple[str, ...], job_id: int, file: Path, escape_formulas: bool
+) -> None:
     """Write the output of batch job ID to FILE, compressed by its name (.gz/.bz2/.zip)."""
     import_modules(modules)
     config.configure(database_url)
@@ -172,7 +180,7 @@ def download(database_url: str, modules: tuple[str, ...], job_id: int, file: Pat
         hint = " (import its module with --import)" if job.load_error else ""
         raise RocketJobError(f"job {job_id} is a {job.class_name}, not a batch job{hint}")
     try:
-        count = job.download(file)
+        count = job.download(file, escape_formulas=escape_formulas)
     except OSError as error:
         raise RocketJobError(f"cannot write {file}: {error.strerror or error}") from None
     click.echo(f"job {job_id}: downloaded {count:,} records to {file}")
