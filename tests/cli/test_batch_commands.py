@@ -104,6 +104,12 @@ def test_encoding_names_how_the_file_is_decoded(
         database_url=database_url,
     )
     assert unknown.returncode == 2
+    utf16 = tmp_path / "utf16.csv"
+    utf16.write_bytes("id,name,city\n".encode("utf-16") + b"\x00")
+    odd = rocketjob("batch", "upload", "batch_jobs.Upcase", str(utf16), database_url=database_url)
+    assert odd.stderr.strip().splitlines()[-1] == (
+        f"rocketjob: error: {utf16}, line 2: cannot be decoded as utf-16-le: truncated data"
+    )
     assert "Invalid value for '--encoding': unknown text encoding 'klingon'" in unknown.stderr
     up = rocketjob(
         "batch",

@@ -105,6 +105,15 @@ def test_json_nested_too_deeply_names_the_line_instead_of_a_recursion_error(dept
     assert chunks(nested + b"\n", "jsonl") == [None, [json.loads(nested)]]
 
 
+def test_csv_lines_ending_in_a_carriage_return_alone_are_named() -> None:
+    with pytest.raises(rj.UploadError) as refused:
+        chunks(b"id,name\r1,a\r2,b\r", "csv")
+    assert str(refused.value) == (
+        "in.csv, line 1: not valid CSV: a carriage return outside quotes "
+        "(lines end at \\n or \\r\\n, not at \\r alone)"
+    )
+
+
 def test_raw_lines_keep_blank_lines_and_drop_line_ends() -> None:
     assert chunks(b"a\r\n\nb", None, 5) == [None, ["a", "", "b"]]
 
@@ -173,6 +182,35 @@ def test_a_zip_must_hold_one_file_and_a_missing_file_is_named(tmp_path: Path) ->
     with (
         pytest.raises(rj.UploadError, match=r"nope\.csv: cannot read it"),
         open_source(tmp_path / "nope.csv"),
+    ):
+        pass
+
+
+def zip_with(path: Path, flags: int = 0, method: int | None = None) -> Path:
+    """A zip of one CSV whose headers say it is encrypted (flags 1) or packed by `method`."""
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("a.csv", "id\n1\n")
+    data = bytearray(path.read_bytes())
+    for signature, at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):  # local, central
+        header = data.index(signature) + at
+        data[header] |= flags
+        if method is not None:
+            data[header + 2 : header + 4] = method.to_bytes(2, "little")
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("flags", "method", "problem"),
+    [(1, None, r"it is encrypted \(password protected\)$"), (0, 99, "method is not supported")],
+)
+def test_a_zip_member_that_cannot_be_opened_is_named(
+    tmp_path: Path, flags: int, method: int | None, problem: str
+) -> None:
+    path = zip_with(tmp_path / "in.zip", flags, method)
+    with (
+        pytest.raises(rj.UploadError, match=rf"in\.zip:a\.csv: cannot be read: .*{problem}"),
+        open_source(path),
     ):
         pass
 

@@ -137,7 +137,7 @@ def upload(
             count = job.upload(file, encoding=encoding, delimiter=delimiter, on_progress=report)
         except UploadError as error:
             _forget(job)
-            if encoding is None and error.problem.startswith("cannot be decoded"):
+            if encoding is None and error.problem.startswith("cannot be decoded as utf-8:"):
                 hint = "name its encoding with --encoding, e.g. --encoding cp1252"
                 raise UploadError(error.source, error.where, f"{error.problem} ({hint})") from None
             raise

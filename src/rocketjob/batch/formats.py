@@ -28,6 +28,7 @@ csv.field_size_limit(2**31 - 1)
 # recursion limit (json.loads fails near 1,000 levels, later in a deeper stack).
 MAX_NESTING = 500
 TOO_DEEP = f"JSON nested too deeply (more than {MAX_NESTING} levels)"
+CARRIAGE_RETURN = "a carriage return outside quotes (lines end at \\n or \\r\\n, not at \\r alone)"
 # Separators a one-column CSV header must not hold unless its delimiter was named.
 OTHER_DELIMITERS = (";", "\t", "|")
 
@@ -106,7 +107,10 @@ class CsvRows(RecordReader):
         try:
             yield from rows
         except csv.Error as error:
-            raise self.lines.error(self.rows.line_num, f"not valid CSV: {error}") from None
+            problem = str(error)
+            if problem.startswith("new-line character seen in unquoted field"):
+                problem = CARRIAGE_RETURN  # the csv module's advice is for programmers
+            raise self.lines.error(self.rows.line_num, f"not valid CSV: {problem}") from None
 
     def chunks(self, size: int) -> Iterator[list[Any]]:
         if self.header is None:
