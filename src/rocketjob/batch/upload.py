@@ -32,14 +32,21 @@ Source = str | os.PathLike[str] | IO[bytes] | IO[str] | Iterable[Any]
 Progress = Callable[[int, int | None], None]  # (records so far, bytes of the file read)
 
 
-def upload(job: BatchJob, source: Source, *, encoding: str, on_progress: Progress | None) -> int:
+def upload(
+    job: BatchJob,
+    source: Source,
+    *,
+    encoding: str | None,
+    delimiter: str | None,
+    on_progress: Progress | None,
+) -> int:
     store = get_store()
     job_id = job._saved_id()
     state = job.reload().state
     if state in (State.COMPLETED, State.ABORTED):
         raise RocketJobError(f"cannot upload into a {state.value} job")
     try:
-        with _records(source, job.input_format, encoding) as (reader, name, position):
+        with _records(source, job.input_format, encoding, delimiter) as (reader, name, position):
             if not store.start_upload(job_id, job.slice_size, reader.header, job.output_fields):
                 job.reload()  # JobNotFound if it was destroyed meanwhile
                 raise _Refused(
@@ -73,15 +80,16 @@ def _fail(job: BatchJob, error: Exception) -> None:
 
 @contextmanager
 def _records(
-    source: Source, input_format: str | None, encoding: str
+    source: Source, input_format: str | None, encoding: str | None, delimiter: str | None
 ) -> Iterator[tuple[RecordReader, str, Callable[[], int | None]]]:
     if isinstance(source, str | os.PathLike):
         with open_source(source) as opened:
-            reader = reader_for(opened.stream, opened.name, input_format, encoding)
+            reader = reader_for(opened.stream, opened.name, input_format, encoding, delimiter)
             yield reader, opened.name, opened.position
     elif hasattr(source, "read"):
         name = str(getattr(source, "name", "the uploaded stream"))
-        yield reader_for(source, name, input_format, encoding), name, lambda: None  # type: ignore[arg-type]
+        reader = reader_for(source, name, input_format, encoding, delimiter)  # type: ignore[arg-type]
+        yield reader, name, lambda: None
     else:
         yield GivenRecords(source, input_format), "records", lambda: None
 
