@@ -35,6 +35,7 @@ STANDARD = (
     "started_at",
     "completed_at",
     "failure_count",
+    "attempt",
     "worker_name",
     "percent_complete",
     "exception",

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, ClassVar, Self
 
+from rocketjob.behaviours import retry
 from rocketjob.changes import plan_change
 from rocketjob.config import get_store
 from rocketjob.errors import (
@@ -97,6 +98,9 @@ class Job:
     # A running job of this class may be paused (it stops at its next checkpoint).
     pausable: ClassVar[bool] = False
     batch: ClassVar[bool] = False
+    # Automatic retries after a failure (see behaviours/retry.py): how many, and on what.
+    retry_limit: ClassVar[int] = 0
+    retry_on: ClassVar[tuple[type[BaseException], ...]] = (Exception,)
     class_name: str = "rocketjob.jobs.Job"
 
     id: int | None
@@ -106,6 +110,7 @@ class Job:
     started_at: datetime | None
     completed_at: datetime | None
     failure_count: int
+    attempt: int  # automatic retries so far (an operator's retry starts again at 0)
     worker_name: str | None
     percent_complete: int
     exception: JobException | None
@@ -124,6 +129,7 @@ class Job:
         own = own_field_specs(cls, Job, _RESERVED, cls.class_name)
         defaults = {name: getattr(cls, name) for name in SETTABLE}
         cls._fieldset = FieldSet(cls.class_name, own, defaults)
+        retry.check_class(cls)
         _classes[cls.class_name] = cls
 
     def __init__(self, **values: Any) -> None:
@@ -140,6 +146,7 @@ class Job:
         self.sub_state = None
         self.created_at = self.started_at = self.completed_at = None
         self.failure_count = 0
+        self.attempt = 0
         self.worker_name = None
         self.percent_complete = 0
         self.exception = None
@@ -289,6 +296,7 @@ class Job:
         self.started_at = row["started_at"]
         self.completed_at = row["completed_at"]
         self.failure_count = row["failure_count"]
+        self.attempt = row["attempt"]
         self.worker_name = row["worker_name"]
         self.percent_complete = row["percent_complete"]
         self.exception = JobException.from_json(row["exception"])
@@ -324,6 +332,11 @@ class Job:
 
     def perform(self) -> None:
         raise NotImplementedError(f"{self.class_name} does not implement perform()")
+
+    def retry_delay(self, attempt: int) -> float:
+        """Seconds to wait before automatic retry number `attempt` (1 for the first):
+        attempt**4 + 5, give or take 10 %. Override it for another schedule."""
+        return retry.default_delay(attempt)
 
     def progress(self, percent: float) -> None:
         """Records how far perform() got (0..100); stops it if an operator intervened."""

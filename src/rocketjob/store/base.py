@@ -53,6 +53,7 @@ class JobChange:
     started_at: datetime | None
     completed_at: datetime | None
     failure_count: int
+    attempt: int
     worker_name: str | None
     exception: str | None  # JSON text
     percent_complete: int | None  # None keeps the current value
@@ -313,6 +314,26 @@ class Store(BatchStore, WorkerStore, FailureStore, ABC):
             "now": self.now(),
         }
         return self.execute("fail_claimed_job", params) == 1
+
+    def retry_claimed_job(
+        self, claim: Claim, exception: dict[str, Any], run_at: datetime, worker_name: str
+    ) -> bool:
+        """Records a failure and queues the job again, due at `run_at` (a retry); False if
+        the claim is no longer held."""
+        now = self.now()
+        params = {
+            "id": claim.id,
+            "lease": claim.lease,
+            "exception": json.dumps(exception),
+            "message": f"{exception.get('class_name')}: {exception.get('message')}",
+            "run_at": run_at,
+            "worker_name": worker_name,
+            "now": now,
+        }
+        retried = self.execute("retry_claimed_job", params) == 1
+        if retried and run_at <= now:  # due at once: wake the idle workers
+            self.execute("notify_jobs", {})
+        return retried
 
     def record_progress(self, claim: Claim, percent: int) -> str | None:
         """Saves progress; returns the job's state, None if the claim is no longer held."""

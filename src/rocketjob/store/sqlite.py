@@ -207,6 +207,13 @@ class SQLiteStore(Store):
                 self.execute("count_failed_slice", {"job_id": failed["job_id"]})
         return failed is not None
 
+    def _retry_batch_job(self, params: dict[str, Any]) -> bool:
+        with self.transaction():
+            if self.execute("retry_batch_job", params) != 1:
+                return False
+            self._requeue_failed_slices({"job_id": params["job_id"], "position": None})
+        return True
+
     def _requeue_failed_slices(self, params: dict[str, Any]) -> int:
         with self.transaction():
             requeued = len(self.fetch_all("requeue_failed_slices", params))

@@ -16,9 +16,10 @@ from types import FrameType
 
 from rocketjob.batch.lifecycle import BatchOutcome, settle_batches
 from rocketjob.batch.processing import SliceWork, claim_slices
+from rocketjob.behaviours import retry
 from rocketjob.config import get_store
 from rocketjob.errors import ConfigurationError, DatabaseUnavailable
-from rocketjob.execution import Outcome, Result, load_claimed, log_outcome
+from rocketjob.execution import Outcome, Result, UnrunnableJob, load_claimed, log_outcome
 from rocketjob.jobs import Job, process_name
 from rocketjob.store import Claim, Finished, Handoff, Row, SliceClaim, Store
 from rocketjob.worker.control import ZOMBIE_TIMEOUT
@@ -438,9 +439,7 @@ class Worker:
         for index, outcome in enumerate(outcomes):
             if outcome.result is Result.FAILED and outcome.exception is not None:
                 try:
-                    if not self.store.fail_claimed_job(
-                        outcome.claim, outcome.exception.to_json(), self.name
-                    ):
+                    if not self._record_failure(outcome):
                         refused.add(outcome.claim.id)
                 except DatabaseUnavailable:
                     # Completions are in; keep only the failures not yet written.
@@ -452,6 +451,18 @@ class Worker:
         self._release(o.claim.id for o in outcomes)
         for outcome in outcomes:
             log_outcome(outcome, recorded=outcome.claim.id not in refused)
+
+    def _record_failure(self, outcome: Outcome) -> bool:
+        """Fails the job, or queues it again if its class retries this failure; False if
+        the claim is no longer held."""
+        assert outcome.exception is not None
+        exception = outcome.exception.to_json()
+        error = None if isinstance(outcome.error, UnrunnableJob) else outcome.error
+        run_at = retry.retry_at(outcome.job, error, self.store.now())
+        if run_at is None:
+            return self.store.fail_claimed_job(outcome.claim, exception, self.name)
+        outcome.retry_at = run_at
+        return self.store.retry_claimed_job(outcome.claim, exception, run_at, self.name)
 
     def _wait_out_outage(self, error: DatabaseUnavailable) -> None:
         if not self._outage_wait:
