@@ -77,6 +77,10 @@ class JobOut(BaseModel):
     started_at: datetime | None
     completed_at: datetime | None
     failure_count: int
+    attempt: int = Field(description="automatic retries used (an operator's retry resets it)")
+    retry_limit: int = Field(
+        description="automatic retries its class allows (0 where the class is not imported)"
+    )
     worker_name: str | None
     percent_complete: int
     duration_seconds: float = Field(description="time in the state that matters (DESIGN §4)")
@@ -105,8 +109,15 @@ class BatchOut(BaseModel):
     failures_by_exception: list[FailureGroupOut]
 
 
+class FailureOut(BaseModel):
+    at: datetime
+    message: str | None = Field(description="the exception's class and message")
+    then: str = Field(description="what followed: retried, slices_retried or failed")
+
+
 class JobDetailOut(JobOut):
     history: list[HistoryOut]
+    failures: list[FailureOut] = Field(description="every failure, oldest first")
     batch: BatchOut | None = Field(None, description="batch jobs: their records and slices")
 
 
@@ -210,6 +221,8 @@ def job_out(job: rj.Job, now: datetime) -> dict[str, Any]:
         "started_at": job.started_at,
         "completed_at": job.completed_at,
         "failure_count": job.failure_count,
+        "attempt": job.attempt,
+        "retry_limit": type(job).retry_limit,
         "worker_name": job.worker_name,
         "percent_complete": job.percent_complete,
         "duration_seconds": views.job_duration(job, now).total_seconds(),
@@ -220,9 +233,19 @@ def job_out(job: rj.Job, now: datetime) -> dict[str, Any]:
     }
 
 
+# A failure's history entry says what followed it by the state it led to.
+_FAILURE_THEN = {"queued": "retried", "running": "slices_retried"}
+
+
 def job_detail(job: rj.Job, now: datetime) -> dict[str, Any]:
-    history = [vars(entry) for entry in job.history()]
-    detail = {**job_out(job, now), "history": history}
+    entries = job.history()
+    history = [vars(entry) for entry in entries]
+    failures = [
+        {"at": e.at, "message": e.message, "then": _FAILURE_THEN.get(e.to_state, "failed")}
+        for e in entries
+        if e.action == "fail"
+    ]
+    detail = {**job_out(job, now), "history": history, "failures": failures}
     if isinstance(job, rj.BatchJob):
         status = job.batch_status()
         detail["batch"] = {
