@@ -25,6 +25,8 @@ from rocketjob.errors import (
     WorkerNotFound,
 )
 from rocketjob.mission_control import api, batches, failures, failures_api, forms, pages
+from rocketjob.mission_control.limits import BodyLimitMiddleware, max_body_from_env
+from rocketjob.mission_control.refusals import is_api
 from rocketjob.mission_control.security import (
     SECRET_ENV,
     USERS_ENV,
@@ -46,12 +48,15 @@ def create_app(
     users: Mapping[str, str] | None = None,
     authenticate: Authenticate | None = None,
     secret: str | None = None,
+    max_body: int | None = None,
 ) -> FastAPI:
     """Mission Control as an ASGI app: the pages, and the JSON API under /api.
 
     `database_url` configures rocketjob for this process (else it uses the configured
     store). Sign-in: `users` (name → password, HTTP Basic; default `$ROCKETJOB_WEB_USERS`)
     or `authenticate`, a hook returning the request's user name or None to refuse it.
+    Request bodies over `max_body` bytes (default `$ROCKETJOB_WEB_MAX_BODY`, else 1 MiB)
+    are refused with 413 before they are read.
     Mount it anywhere: `Mount("/rocketjob", app=create_app())`.
     """
     if database_url is not None:
@@ -61,6 +66,8 @@ def create_app(
     if authenticate is None and users:
         authenticate = basic_auth(users)
     key = (secret or os.environ.get(SECRET_ENV) or "").encode() or secrets.token_bytes(32)
+    if max_body is None:
+        max_body = max_body_from_env()
 
     app = FastAPI(
         title="rocketjob Mission Control",
@@ -82,22 +89,26 @@ def create_app(
     static = resources.files("rocketjob.mission_control") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     _add_error_handlers(app)
+    # Added first, so it runs inside the guard: strangers are refused before any counting.
+    app.add_middleware(BodyLimitMiddleware, max_body=max_body)
     app.add_middleware(GuardMiddleware, authenticate=authenticate)
     return app
 
 
-def _is_api(request: Request) -> bool:
-    root = str(request.scope.get("root_path", ""))
-    path = request.url.path
-    return path.removeprefix(root).startswith("/api")
-
-
-def _error(request: Request, status: int, title: str, message: str) -> Response:
-    if _is_api(request):
-        return JSONResponse({"detail": message}, status_code=status)
+def _error(
+    request: Request,
+    status: int,
+    title: str,
+    message: str,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    if is_api(request.scope):
+        return JSONResponse({"detail": message}, status_code=status, headers=headers)
     renderer: Renderer = request.app.state.renderer
     context = {"title": title, "message": message, "status": status}
-    return renderer.page(request, "error.html", context, status_code=status)
+    response = renderer.page(request, "error.html", context, status_code=status)
+    response.headers.update(headers or {})
+    return response
 
 
 def _add_error_handlers(app: FastAPI) -> None:
@@ -108,7 +119,7 @@ def _add_error_handlers(app: FastAPI) -> None:
         return _error(request, 409, "Not allowed now", str(error))
 
     async def invalid(request: Request, error: Exception) -> Response:
-        if _is_api(request) and isinstance(error, RequestValidationError):
+        if is_api(request.scope) and isinstance(error, RequestValidationError):
             return JSONResponse({"detail": _jsonable(error.errors())}, status_code=422)
         return _error(request, 422, "Invalid request", _describe(error))
 

@@ -37,6 +37,7 @@ def serve(
     insecure: bool = False,
     log_level: str = "warning",
     announce: str = "Mission Control",
+    max_body: int | None = None,
 ) -> None:
     """Opens the database (failing fast if it cannot), then serves until interrupted."""
     users = parse_users(os.environ.get(USERS_ENV))
@@ -44,7 +45,7 @@ def serve(
     if database_url is not None:
         config.configure(database_url)
     config.get_store()
-    app = create_app(users=users)
+    app = create_app(users=users, max_body=max_body)
     print(f"{announce}: {url_of(host, port)}", flush=True)
     uvicorn.run(
         app,
