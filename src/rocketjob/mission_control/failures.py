@@ -12,7 +12,7 @@ from starlette.responses import HTMLResponse, Response
 import rocketjob as rj
 from rocketjob.config import get_store
 from rocketjob.failures import GROUPS_SHOWN, count_failed, describe_filter
-from rocketjob.mission_control.api import TEXT
+from rocketjob.mission_control.schemas import TEXT
 from rocketjob.mission_control.security import CSRF_FIELD, check_form, current_user
 from rocketjob.mission_control.templating import Links, Renderer
 
