@@ -36,15 +36,14 @@ Search = Annotated[
     str | None, Query(max_length=200, pattern=TEXT, description="Class name or description")
 ]
 Cursor = Annotated[str | None, Query(max_length=100, description="next_cursor of a page")]
-ClassFilter = Annotated[
-    str | None, Query(alias="class", max_length=300, pattern=TEXT, description="A job class")
-]
+# Class and worker names are as long as the database holds them: a shorter cap would
+# break the links of the groups and workers whose names pass it.
+ClassFilter = Annotated[str | None, Query(alias="class", pattern=TEXT, description="A job class")]
 ExceptionFilter = Annotated[
-    str | None,
-    Query(alias="exception", max_length=300, pattern=TEXT, description="An exception class"),
+    str | None, Query(alias="exception", pattern=TEXT, description="An exception class")
 ]
 JobId = Annotated[int, Path(ge=1, le=2**63 - 1)]
-WorkerName = Annotated[str, Path(max_length=300, pattern=TEXT)]
+WorkerName = Annotated[str, Path(pattern=TEXT)]
 PAGE_SIZE = 50
 
 

@@ -18,7 +18,8 @@ from rocketjob.mission_control.templating import Links, Renderer
 
 router = APIRouter(include_in_schema=False)
 BulkAction = Literal["retry", "abort"]
-FilterText = Annotated[str, Form(max_length=300, pattern=TEXT)]
+# Class names of any length the database holds (the body limit bounds the form).
+FilterText = Annotated[str, Form(pattern=TEXT)]
 # Counting matches stops here, so a filter over a huge list stays cheap ("1,000+"); a
 # search reads descriptions row by row and counts less far.
 COUNT_CAP = 1_000

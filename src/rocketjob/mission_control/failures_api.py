@@ -40,8 +40,8 @@ class FailedFilterIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    class_name: str | None = Field(None, max_length=300, pattern=TEXT)
-    exception_class: str | None = Field(None, max_length=300, pattern=TEXT)
+    class_name: str | None = Field(None, pattern=TEXT)
+    exception_class: str | None = Field(None, pattern=TEXT)
     q: str | None = Field(
         None, max_length=200, pattern=TEXT, description="search text: class name or description"
     )
