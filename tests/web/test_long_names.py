@@ -7,43 +7,20 @@ from __future__ import annotations
 import re
 from html import unescape
 
+from long_names import failed_with_long_names
 from starlette.testclient import TestClient
 from webpages import post_form, text_of
 
 import rocketjob as rj
-from rocketjob.config import get_store
-from rocketjob.execution import load_claimed, perform_claimed
 from rocketjob.store import Store
 
 LENGTH = 5_000
 
 
-# Names far past any display or index-friendly length, as generated code can make them.
-Rejected = type("Rejected" + "E" * LENGTH, (ValueError,), {"__module__": __name__})
-
-
-def _perform(self: rj.Job) -> None:
-    raise Rejected("the ledger did not balance")
-
-
-Nightly = type("Nightly" + "x" * LENGTH, (rj.Job,), {"perform": _perform, "__module__": __name__})
-
-
-def failed_with_long_names() -> rj.Job:
-    store = get_store()
-    job = Nightly.create()
-    row = store.claim_job(job.id, "host:1")  # type: ignore[arg-type]
-    assert row is not None
-    outcome = perform_claimed(*load_claimed(row), "host:1")
-    assert outcome.exception is not None
-    assert store.fail_claimed_job(outcome.claim, outcome.exception.to_json(), "host:1")
-    return job.reload()
-
-
 def test_the_failures_link_of_a_long_named_group_lists_its_jobs(
     store: Store, client: TestClient
 ) -> None:
-    job = failed_with_long_names()
+    job = failed_with_long_names(LENGTH)
     assert len(job.class_name) > LENGTH
     html = client.get("/failures").text
     link = re.search(r'<td class="col-class"><div class="class-cell"><a href="([^"]+)"', html)
@@ -58,7 +35,7 @@ def test_the_failures_link_of_a_long_named_group_lists_its_jobs(
 
 
 def test_retry_all_of_a_long_named_group(store: Store, client: TestClient) -> None:
-    job = failed_with_long_names()
+    job = failed_with_long_names(LENGTH)
     assert job.exception is not None
     fields = {"class_name": job.class_name, "exception_class": job.exception.class_name}
     status, location = post_form(client, "/failures/retry", **fields)
@@ -67,7 +44,7 @@ def test_retry_all_of_a_long_named_group(store: Store, client: TestClient) -> No
 
 
 def test_the_api_takes_long_class_names(store: Store, client: TestClient) -> None:
-    job = failed_with_long_names()
+    job = failed_with_long_names(LENGTH)
     assert job.exception is not None
     (group,) = client.get("/api/failures").json()
     assert (group["class_name"], group["exception_class"]) == (

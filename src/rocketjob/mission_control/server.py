@@ -11,6 +11,10 @@ from rocketjob.errors import ConfigurationError
 from rocketjob.mission_control.app import create_app
 from rocketjob.mission_control.security import USERS_ENV, is_loopback, parse_users
 
+# Failures links carry class names as long as the database holds them: a request head may
+# be as large as a body, not just the 16 KiB the HTTP parser allows by default.
+HEAD_LIMIT = 1024 * 1024
+
 
 def check_exposure(host: str, users: dict[str, str], insecure: bool) -> None:
     """Refuses to serve beyond this machine without sign-in, unless told it is on purpose."""
@@ -54,4 +58,5 @@ def serve(
         log_level=log_level,
         access_log=False,
         server_header=False,
+        h11_max_incomplete_event_size=HEAD_LIMIT,
     )
