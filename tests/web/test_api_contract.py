@@ -55,6 +55,7 @@ def test_a_body_that_is_not_json_is_415(
     [
         {"origin": "https://evil.example"},
         {"origin": "null"},
+        {"origin": "http://["},  # no URL at all: not Mission Control either
         {"sec-fetch-site": "cross-site"},
         {"sec-fetch-site": "same-site", "origin": "http://testserver"},
     ],

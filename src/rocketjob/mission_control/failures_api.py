@@ -35,10 +35,23 @@ class FailedJobGroupOut(BaseModel):
     latest_at: datetime | None = Field(description="when that job failed")
 
 
-class FailedFilterIn(BaseModel):
-    """Which failed jobs: every given part must match; an empty body means all of them."""
+_UNSET: dict[str, Any] = {"anyOf": [{"type": "null"}, {"const": ""}]}
 
-    model_config = ConfigDict(extra="forbid")
+
+class FailedFilterIn(BaseModel):
+    """Which failed jobs: every given part must match; an empty body means all of them.
+    A search (`q`) goes alone, without the class filters."""
+
+    # The schema says what the route refuses: q beside a class filter (null or "" is unset).
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "anyOf": [
+                {"properties": {"q": _UNSET}},
+                {"properties": {"class_name": _UNSET, "exception_class": _UNSET}},
+            ]
+        },
+    )
 
     class_name: str | None = Field(None, pattern=TEXT)
     exception_class: str | None = Field(None, pattern=TEXT)

@@ -196,7 +196,10 @@ def _from_elsewhere(request: Request, origin: str) -> bool:
     # Hosts, not schemes, are compared: a TLS proxy in front may hide the scheme, and may
     # pass the public host on as X-Forwarded-Host.
     hosts = {request.headers.get("host"), request.headers.get("x-forwarded-host")}
-    return urlsplit(origin).netloc not in hosts
+    try:
+        return urlsplit(origin).netloc not in hosts
+    except ValueError:  # "http://[": no URL, so no origin of ours
+        return True
 
 
 def check_api_write(request: Request) -> None:
