@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, ClassVar, Self
 
+from rocketjob.behaviours import cron as schedules
 from rocketjob.behaviours import retry
 from rocketjob.changes import plan_change
 from rocketjob.config import get_store
@@ -59,6 +60,11 @@ def job_class(class_name: str) -> type[Job] | None:
     return _classes.get(class_name)
 
 
+def job_classes() -> list[type[Job]]:
+    """Every Job subclass imported in this process."""
+    return list(_classes.values())
+
+
 def _class_path(cls: type) -> str:
     module = cls.__module__
     if module == "__main__":
@@ -101,6 +107,9 @@ class Job:
     # Automatic retries after a failure (see behaviours/retry.py): how many, and on what.
     retry_limit: ClassVar[int] = 0
     retry_on: ClassVar[tuple[type[BaseException], ...]] = (Exception,)
+    # A recurring job (see behaviours/cron.py): 5 cron fields, read in an IANA time zone.
+    cron: ClassVar[str | None] = None
+    cron_timezone: ClassVar[str] = "UTC"
     class_name: str = "rocketjob.jobs.Job"
 
     id: int | None
@@ -130,6 +139,7 @@ class Job:
         defaults = {name: getattr(cls, name) for name in SETTABLE}
         cls._fieldset = FieldSet(cls.class_name, own, defaults)
         retry.check_class(cls)
+        schedules.check_class(cls)
         _classes[cls.class_name] = cls
 
     def __init__(self, **values: Any) -> None:

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple, TypeVar
 
 from rocketjob.errors import SchemaOutOfDate
 from rocketjob.store.batches import BatchStore
+from rocketjob.store.cron import CronStore
 from rocketjob.store.executor import Claim, Clock, Row
 from rocketjob.store.failures import FailureStore
 from rocketjob.store.sqlfiles import Migration, load_migrations, load_queries
@@ -65,7 +66,7 @@ class Finished(NamedTuple):
     keep: bool  # False: the job is destroyed on completion
 
 
-class Store(BatchStore, WorkerStore, FailureStore, ABC):
+class Store(BatchStore, WorkerStore, FailureStore, CronStore, ABC):
     backend: str
     url: str
 

@@ -7,7 +7,7 @@ import logging
 import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import fields
 from datetime import datetime
 from typing import Any, TypeVar
@@ -199,23 +199,31 @@ class PostgresStore(Store):
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
+        with self._transaction(self._pool):
+            yield
+
+    def claim_transaction(self) -> AbstractContextManager[None]:
+        return self._transaction(self._claim_pool)
+
+    @contextmanager
+    def _transaction(self, pool: ConnectionPool[Connection]) -> Iterator[None]:
         if getattr(self._local, "conn", None) is not None:  # nested
             yield
             return
         with self._unavailable_as_error(), ExitStack() as held:
-            conn = self._begin(held)
+            conn = self._begin(held, pool)
             self._local.conn = conn
             try:
                 yield
             finally:
                 self._local.conn = None
 
-    def _begin(self, held: ExitStack) -> Connection:
+    def _begin(self, held: ExitStack, pool: ConnectionPool[Connection]) -> Connection:
         """A pooled connection in a new transaction, held until `held` closes; BEGIN goes
         again on another connection if this one's session was terminated."""
         for attempt in range(self._retries + 1):
             with ExitStack() as trying:
-                conn = trying.enter_context(self._pool.connection())
+                conn = trying.enter_context(pool.connection())
                 try:
                     trying.enter_context(conn.transaction())
                 except psycopg.errors.AdminShutdown:

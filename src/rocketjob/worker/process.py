@@ -23,6 +23,7 @@ from rocketjob.execution import Outcome, Result, UnrunnableJob, load_claimed, lo
 from rocketjob.jobs import Job, process_name
 from rocketjob.store import Claim, Finished, Handoff, Row, SliceClaim, Store
 from rocketjob.worker.control import ZOMBIE_TIMEOUT
+from rocketjob.worker.cron import CronKeeper
 from rocketjob.worker.fence import Fence
 from rocketjob.worker.heartbeat import Heartbeat
 from rocketjob.worker.threads import Threads, Work
@@ -91,6 +92,7 @@ class Worker:
         self._signals = 0
         self._wake = threading.Event()
         self._fence = Fence(zombie_timeout, self.store.now, lambda: self.state == "stopping")
+        self._cron = CronKeeper.of_worker(self.store, include, exclude)
         self._threads = Threads(
             threads,
             self.name,
@@ -180,12 +182,15 @@ class Worker:
         self._received_then = self._received
 
     def _register_when_possible(self) -> bool:
-        """Registers, waiting while the database is busy or out of reach (a lock held by
-        another process is no reason to give up); False if a signal came first."""
+        """Registers (and brings the cron schedules up to date), waiting while the database
+        is busy or out of reach (a lock held by another process is no reason to give up);
+        False if a signal came first."""
         wait = 0.1
         while not self._signals:
             try:
                 self._register()
+                if self._cron:
+                    self._cron.sync()
                 return True
             except DatabaseUnavailable as error:
                 if wait == 0.1:
@@ -212,6 +217,8 @@ class Worker:
             try:
                 self._take_handoffs()
                 self._record()
+                if self._cron:
+                    self._cron.ensure()
                 claimed = self._claim() if self.state == "running" else 0
                 self._offer(idle=not claimed)
                 self._outage_wait = 0.0
@@ -243,9 +250,13 @@ class Worker:
         self._refill_at = max(self.threads - 1, capacity // 2)
         if unfinished > self._refill_at:
             return 0
-        rows = self.store.claim_jobs(
-            self.name, capacity - unfinished, include=self.include, exclude=self.exclude
-        )
+
+        def claim() -> list[Row]:
+            return self.store.claim_jobs(
+                self.name, capacity - unfinished, include=self.include, exclude=self.exclude
+            )
+
+        rows = self._cron.claim(claim) if self._cron else claim()
         for row in rows:
             self._dispatch(row)
         # Threads no job is waiting for take slices of batch jobs: one each, never ahead,
@@ -451,6 +462,8 @@ class Worker:
         self._release(o.claim.id for o in outcomes)
         for outcome in outcomes:
             log_outcome(outcome, recorded=outcome.claim.id not in refused)
+        if self._cron:
+            self._cron.finished([o for o in outcomes if o.claim.id not in refused])
 
     def _record_failure(self, outcome: Outcome) -> bool:
         """Fails the job, or queues it again if its class retries this failure; False if

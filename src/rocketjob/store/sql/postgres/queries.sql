@@ -848,3 +848,59 @@ GROUP BY job_id;
 UPDATE rocketjob_slices AS s SET state = 'queued', worker_name = NULL
 FROM unnest(%(ids)s::bigint[], %(leases)s::bigint[]) AS held(id, lease)
 WHERE s.id = held.id AND s.lease = held.lease AND s.state = 'running';
+
+-- Cron -----------------------------------------------------------------------------------
+
+-- name: cron_schedules
+SELECT class_name, cron, timezone FROM rocketjob_cron ORDER BY class_name;
+
+-- name: save_cron_schedule
+INSERT INTO rocketjob_cron (class_name, cron, timezone, updated_at)
+VALUES (%(class_name)s, %(cron)s, %(timezone)s, %(now)s)
+ON CONFLICT (class_name) DO UPDATE SET
+    cron = excluded.cron, timezone = excluded.timezone, updated_at = excluded.updated_at;
+
+-- name: insert_cron_job
+-- The instance waiting for the next occurrence; none if one waits already.
+INSERT INTO rocketjob_jobs (class_name, description, priority, run_at, expires_at,
+                            destroy_on_complete, created_at, fields, cron)
+VALUES (%(class_name)s, %(description)s, %(priority)s, %(run_at)s, %(expires_at)s,
+        %(destroy_on_complete)s, %(created_at)s, %(fields)s::jsonb, %(cron)s)
+ON CONFLICT (class_name)
+    WHERE cron IS NOT NULL AND state IN ('queued', 'paused') AND started_at IS NULL
+    DO NOTHING
+RETURNING id;
+
+-- name: reschedule_cron_job
+-- The schedule changed in code: the waiting instance waits for the new next occurrence.
+UPDATE rocketjob_jobs SET run_at = %(run_at)s, cron = %(cron)s, version = version + 1
+WHERE class_name = %(class_name)s AND cron IS NOT NULL AND state IN ('queued', 'paused')
+  AND started_at IS NULL;
+
+-- name: drop_cron_jobs
+-- The class no longer has a schedule: its waiting instance goes.
+DELETE FROM rocketjob_jobs
+WHERE class_name = %(class_name)s AND cron IS NOT NULL AND state IN ('queued', 'paused')
+  AND started_at IS NULL;
+
+-- name: drop_cron_schedule
+DELETE FROM rocketjob_cron WHERE class_name = %(class_name)s;
+
+-- name: cron_started
+UPDATE rocketjob_cron SET last_job_id = %(id)s, last_started_at = %(now)s,
+                          last_outcome = 'running', last_finished_at = NULL
+WHERE class_name = %(class_name)s;
+
+-- name: cron_finished
+UPDATE rocketjob_cron SET last_outcome = %(outcome)s, last_finished_at = %(now)s
+WHERE class_name = %(class_name)s AND last_job_id = %(id)s;
+
+-- name: list_cron
+-- Every schedule with its waiting instance (if any) and its latest run.
+SELECT c.class_name, c.cron, c.timezone, c.updated_at, c.last_job_id, c.last_started_at,
+       c.last_outcome, c.last_finished_at, j.id AS pending_id, j.state AS pending_state,
+       j.run_at AS next_run_at
+FROM rocketjob_cron AS c
+LEFT JOIN rocketjob_jobs AS j ON j.class_name = c.class_name AND j.cron IS NOT NULL
+                             AND j.state IN ('queued', 'paused') AND j.started_at IS NULL
+ORDER BY c.class_name;
