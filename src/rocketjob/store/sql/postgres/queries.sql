@@ -354,6 +354,22 @@ WHERE job.state = 'running'
       WHERE w.name = job.worker_name AND w.heartbeat_at >= %(cutoff)s)
 RETURNING job.id, job.class_name;
 
+-- name: count_orphans
+-- Whether the reaper would requeue anything now (the same conditions as it uses).
+SELECT EXISTS (
+           SELECT 1 FROM rocketjob_jobs AS job
+           WHERE job.state = 'running' AND job.started_at < %(cutoff)s
+             AND job.worker_name NOT LIKE 'inline:%%' AND job.worker_name <> %(by)s::text
+             AND NOT EXISTS (SELECT 1 FROM rocketjob_workers AS w
+                             WHERE w.name = job.worker_name AND w.heartbeat_at >= %(cutoff)s))
+       OR EXISTS (
+           SELECT 1 FROM rocketjob_slices AS s
+           WHERE s.state = 'running' AND s.started_at < %(cutoff)s
+             AND s.worker_name NOT LIKE 'inline:%%' AND s.worker_name <> %(by)s::text
+             AND NOT EXISTS (SELECT 1 FROM rocketjob_workers AS w
+                             WHERE w.name = s.worker_name AND w.heartbeat_at >= %(cutoff)s))
+       AS orphans;
+
 -- name: delete_dead_workers
 DELETE FROM rocketjob_workers WHERE heartbeat_at < %(cutoff)s AND name <> %(by)s::text
 RETURNING name;
