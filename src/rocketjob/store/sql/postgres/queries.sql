@@ -66,6 +66,10 @@ FROM jsonb_array_elements(%(rows)s::jsonb) WITH ORDINALITY AS given(row, n)
 ORDER BY n
 RETURNING id;
 
+-- name: schema_present
+-- Whether a connection the application lent (see store/lent.py) reaches rocketjob's tables.
+SELECT to_regclass('rocketjob_jobs') IS NOT NULL AS present;
+
 -- name: select_job
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
        destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
