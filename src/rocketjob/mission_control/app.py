@@ -29,6 +29,7 @@ from rocketjob.errors import (
 from rocketjob.mission_control import (
     api,
     batches,
+    cron,
     cron_api,
     failures,
     failures_api,
@@ -101,6 +102,7 @@ def create_app(
     app.include_router(failures.router)
     app.include_router(forms.router)
     app.include_router(batches.router)
+    app.include_router(cron.router)
     static = resources.files("rocketjob.mission_control") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     _add_error_handlers(app)
