@@ -34,32 +34,16 @@ class CronButton:
 @dataclass(frozen=True)
 class CronRow:
     info: rj.CronInfo
-    state: str  # its colour and icon: scheduled, queued (due), paused, or none waiting
-    label: str
-    # The next run: "at" its time, "due" (its time has passed: it starts when a worker is
-    # free), "now" (asked to run now), "on_resume" (its time passed while it was paused),
-    # or "none" (no job waits).
-    next_run: str
+    status: views.CronStatus
     buttons: tuple[CronButton, ...]
 
 
 def cron_row(info: rj.CronInfo, now: datetime) -> CronRow:
-    passed = info.next_run_at is not None and info.next_run_at <= now
-    if info.pending_id is None:
-        state, label, next_run = "none", "no job waiting", "none"
-    elif info.paused:
-        state, label, next_run = "paused", "paused", "on_resume" if passed else "at"
-    elif info.next_run_at is None:
-        state, label, next_run = "queued", "due", "now"
-    elif passed:
-        state, label, next_run = "queued", "due", "due"
-    else:
-        state, label, next_run = "scheduled", "scheduled", "at"
     buttons = tuple(
         CronButton(action.value, views.ACTION_LABELS[action], question(action, info.class_name))
         for action in info.actions
     )
-    return CronRow(info, state, label, next_run, buttons)
+    return CronRow(info, views.cron_status(info, now), buttons)
 
 
 def _renderer(request: Request) -> Renderer:
