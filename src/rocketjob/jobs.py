@@ -172,16 +172,24 @@ class Job:
     # -- creating and finding -----------------------------------------------------------
 
     @classmethod
-    def create(cls, **values: Any) -> Self:
-        """Validates the fields and enqueues the job; ValidationError names bad fields."""
+    def create(cls, *, connection: Any = None, **values: Any) -> Self:
+        """Validates the fields and enqueues the job; ValidationError names bad fields.
+
+        `connection`: the application's open psycopg connection (PostgreSQL); the job is
+        written in its transaction, so it exists, and workers see it, once that commits.
+        """
         job = cls(**values)
+        row = job._new_row()
         # A batch job's input is uploaded after it is created: it waits in the queue.
-        job._load(get_store().insert_job(job._new_row(), handoff=not cls.batch))
+        job._load(get_store().insert_job(row, handoff=not cls.batch, connection=connection))
         return job
 
     @classmethod
-    def create_many(cls, many: Iterable[Mapping[str, Any]]) -> list[int]:
-        """Enqueues many jobs in one transaction; validates them all before writing any."""
+    def create_many(cls, many: Iterable[Mapping[str, Any]], *, connection: Any = None) -> list[int]:
+        """Enqueues many jobs in one transaction; validates them all before writing any.
+
+        `connection`: as for create(), the transaction is the application's.
+        """
         if cls is Job:
             raise TypeError("create jobs of a Job subclass, not of rocketjob.Job itself")
         rows: list[NewJob] = []
@@ -203,7 +211,7 @@ class Job:
             )
         if problems:
             raise ValidationError(f"fields for {cls.class_name}", problems)
-        return get_store().insert_jobs(rows)
+        return get_store().insert_jobs(rows, connection=connection)
 
     def _new_row(self) -> NewJob:
         if type(self) is Job:
@@ -482,4 +490,9 @@ class Job:
 
 
 Job._fieldset = FieldSet(Job.class_name, {}, {name: getattr(Job, name) for name in SETTABLE})
-_RESERVED = {name for name in dir(Job) if not name.startswith("_")} - set(SETTABLE)
+_RESERVED = {
+    name: f"would hide Job.{name}"
+    for name in dir(Job)
+    if not name.startswith("_") and name not in SETTABLE
+}
+_RESERVED["connection"] = "is create()'s own argument (the application's connection)"

@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, TypeVar
 
-from rocketjob.errors import SchemaOutOfDate
+from rocketjob.errors import ConfigurationError, SchemaOutOfDate
 from rocketjob.store.batches import BatchStore
 from rocketjob.store.cron import CronStore
 from rocketjob.store.executor import Claim, Clock, Row
@@ -79,8 +80,9 @@ class Store(BatchStore, WorkerStore, FailureStore, CronStore, ABC):
     # -- what each backend supplies -------------------------------------------------------
 
     @abstractmethod
-    def insert_jobs(self, jobs: Sequence[NewJob]) -> list[int]:
-        """Inserts all jobs in one transaction; their ids in the same order."""
+    def insert_jobs(self, jobs: Sequence[NewJob], *, connection: object = None) -> list[int]:
+        """Inserts all jobs in one transaction (`connection`'s: see `on_connection`);
+        their ids in the same order."""
 
     @abstractmethod
     def applied_migrations(self) -> set[int]: ...
@@ -91,6 +93,17 @@ class Store(BatchStore, WorkerStore, FailureStore, CronStore, ABC):
 
     @abstractmethod
     def close(self) -> None: ...
+
+    def on_connection(self, connection: object) -> AbstractContextManager[None]:
+        """Inside it, this thread's calls run on `connection`, the application's own, as
+        part of its transaction: what they write commits or rolls back with it. None: on
+        the store's own connections, as always. PostgreSQL only."""
+        if connection is None:
+            return nullcontext()
+        raise ConfigurationError(
+            f"connection= needs PostgreSQL; rocketjob is configured for {self.backend} at "
+            f"{redact(self.url)}: leave connection= out, the job then commits on its own"
+        )
 
     # -- shared -------------------------------------------------------------------------
 
@@ -121,11 +134,13 @@ class Store(BatchStore, WorkerStore, FailureStore, CronStore, ABC):
 
     # -- jobs ---------------------------------------------------------------------------
 
-    def insert_job(self, job: NewJob, *, handoff: bool = True) -> Row:
-        """Inserts one job; where the backend hands off (and `handoff`), straight to an
-        idle worker that offered a slot for it, claimed in this same commit."""
+    def insert_job(self, job: NewJob, *, handoff: bool = True, connection: object = None) -> Row:
+        """Inserts one job (in `connection`'s transaction: see `on_connection`); where the
+        backend hands off (and `handoff`), straight to an idle worker that offered a slot
+        for it, claimed in this same commit."""
         params = {**job._asdict(), "created_at": self.now(), "handoff": handoff}
-        row = self.fetch_one("insert_job", params)
+        with self.on_connection(connection):
+            row = self.fetch_one("insert_job", params)
         assert row is not None
         return row
 

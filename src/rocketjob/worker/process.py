@@ -226,7 +226,8 @@ class Worker:
                 self._wait_out_outage(error)
                 continue
             unfinished = self._threads.unfinished
-            if self.burst and not claimed and not unfinished and not self._to_record:
+            idle = not claimed and not unfinished and not self._to_record
+            if self.burst and idle and not self._orphans_left():
                 self._set_state("stopping")
                 return
             if claimed or unfinished:
@@ -238,6 +239,14 @@ class Worker:
                 timeout = min(timeout, RECORD_DELAY)
             self._wake.wait(timeout)
             self._wake.clear()
+
+    def _orphans_left(self) -> bool:
+        """Whether dead workers left running jobs or slices behind: a burst worker stays
+        until its heartbeat thread has watched long enough to requeue and then run them."""
+        try:
+            return self.store.has_orphans(self.zombie_timeout, by=self.name)
+        except DatabaseUnavailable:
+            return True
 
     def _capacity(self) -> int:
         per_thread = PREFETCH_WINDOW / max(self._job_seconds, 1e-6)

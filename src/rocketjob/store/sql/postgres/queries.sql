@@ -66,6 +66,10 @@ FROM jsonb_array_elements(%(rows)s::jsonb) WITH ORDINALITY AS given(row, n)
 ORDER BY n
 RETURNING id;
 
+-- name: schema_present
+-- Whether a connection the application lent (see store/lent.py) reaches rocketjob's tables.
+SELECT to_regclass('rocketjob_jobs') IS NOT NULL AS present;
+
 -- name: select_job
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
        destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
@@ -353,6 +357,22 @@ WHERE job.state = 'running'
       SELECT 1 FROM rocketjob_workers AS w
       WHERE w.name = job.worker_name AND w.heartbeat_at >= %(cutoff)s)
 RETURNING job.id, job.class_name;
+
+-- name: count_orphans
+-- Whether the reaper would requeue anything now (the same conditions as it uses).
+SELECT EXISTS (
+           SELECT 1 FROM rocketjob_jobs AS job
+           WHERE job.state = 'running' AND job.started_at < %(cutoff)s
+             AND job.worker_name NOT LIKE 'inline:%%' AND job.worker_name <> %(by)s::text
+             AND NOT EXISTS (SELECT 1 FROM rocketjob_workers AS w
+                             WHERE w.name = job.worker_name AND w.heartbeat_at >= %(cutoff)s))
+       OR EXISTS (
+           SELECT 1 FROM rocketjob_slices AS s
+           WHERE s.state = 'running' AND s.started_at < %(cutoff)s
+             AND s.worker_name NOT LIKE 'inline:%%' AND s.worker_name <> %(by)s::text
+             AND NOT EXISTS (SELECT 1 FROM rocketjob_workers AS w
+                             WHERE w.name = s.worker_name AND w.heartbeat_at >= %(cutoff)s))
+       AS orphans;
 
 -- name: delete_dead_workers
 DELETE FROM rocketjob_workers WHERE heartbeat_at < %(cutoff)s AND name <> %(by)s::text

@@ -260,6 +260,22 @@ WHERE state = 'running'
       WHERE w.name = rocketjob_jobs.worker_name AND w.heartbeat_at >= :cutoff)
 RETURNING id, class_name;
 
+-- name: count_orphans
+-- Whether the reaper would requeue anything now (the same conditions as it uses).
+SELECT EXISTS (
+           SELECT 1 FROM rocketjob_jobs AS job
+           WHERE job.state = 'running' AND job.started_at < :cutoff
+             AND job.worker_name NOT LIKE 'inline:%' AND job.worker_name <> :by
+             AND NOT EXISTS (SELECT 1 FROM rocketjob_workers AS w
+                             WHERE w.name = job.worker_name AND w.heartbeat_at >= :cutoff))
+       OR EXISTS (
+           SELECT 1 FROM rocketjob_slices AS s
+           WHERE s.state = 'running' AND s.started_at < :cutoff
+             AND s.worker_name NOT LIKE 'inline:%' AND s.worker_name <> :by
+             AND NOT EXISTS (SELECT 1 FROM rocketjob_workers AS w
+                             WHERE w.name = s.worker_name AND w.heartbeat_at >= :cutoff))
+       AS orphans;
+
 -- name: delete_dead_workers
 DELETE FROM rocketjob_workers WHERE heartbeat_at < :cutoff AND name <> :by
 RETURNING name;
