@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from rocketjob.batch import BatchJob, BatchStatus, FailedRecord, FailedSlice, FailureGroup
 from rocketjob.config import configure, database_url
+from rocketjob.cron import CronInfo, list_cron, pause_cron, resume_cron, run_cron_now
 from rocketjob.errors import (
     ConfigurationError,
+    CronNotFound,
     DatabaseUnavailable,
     InvalidTransition,
     JobNotFound,
@@ -42,6 +44,8 @@ __all__ = [
     "BatchStatus",
     "BulkOutcome",
     "ConfigurationError",
+    "CronInfo",
+    "CronNotFound",
     "DatabaseUnavailable",
     "FailedFilter",
     "FailedJobGroup",
@@ -68,9 +72,13 @@ __all__ = [
     "configure",
     "database_url",
     "failed_job_groups",
+    "list_cron",
     "list_workers",
+    "pause_cron",
     "pause_workers",
+    "resume_cron",
     "resume_workers",
     "retry_failed",
+    "run_cron_now",
     "stop_workers",
 ]

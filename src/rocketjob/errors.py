@@ -27,6 +27,10 @@ class WorkerNotFound(RocketJobError, LookupError):
     """No worker of that name is registered."""
 
 
+class CronNotFound(RocketJobError, LookupError):
+    """No cron schedule of that class is known (a worker that imports it writes it)."""
+
+
 class InvalidTransition(RocketJobError):
     """The state table refuses this action in the job's current state."""
 

@@ -33,6 +33,9 @@ def test_openapi_documents_exactly_the_routes_of_the_design(client: TestClient) 
         # beside the design's routes: failed jobs grouped, and retried or aborted in bulk
         ("GET", "/api/failures"),
         ("POST", "/api/failures/{action}"),
+        # and cron schedules: listed, and run now, paused or resumed
+        ("GET", "/api/cron"),
+        ("POST", "/api/cron/{class_name}/{action}"),
     }
     assert "actions" in spec["components"]["schemas"]["JobOut"]["properties"]
 

@@ -1,6 +1,7 @@
 """The JSON API does what /api/openapi.json says, checked by Schemathesis against a real
 `rocketjob web` with sign-in on, over a database holding jobs in every state, a failed
-batch and a worker: no 5xx, and every status, body and content type as documented."""
+batch, a worker and cron schedules: no 5xx, and every status, body and content type as
+documented."""
 
 from __future__ import annotations
 
@@ -17,19 +18,22 @@ import pytest
 from batch_jobs import Squares
 from batching import process, start
 from browsing import free_port, stop
+from cron_jobs import EveryMinute, NineInParis
 from failing import failed_by_worker
 from processes import cli_env, start_rocketjob, wait_until
 from sample_jobs import Kept, Noop, Typed
 
 import rocketjob as rj
 from rocketjob.store import Store
+from rocketjob.worker.cron import CronKeeper
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 USER, PASSWORD = "ops", "s3cret"
 
 
 def seed(store: Store, tmp_path: Path) -> None:
-    """A failed batch, then a job in every state, and a worker that runs one of them."""
+    """A failed batch, then a job in every state, a worker that runs one of them, and two
+    cron schedules (one paused), as a worker that imports their classes leaves them."""
     broken = tmp_path / "broken"
     broken.touch()
     batch = Squares.create(broken=str(broken), fail_every=30)
@@ -49,6 +53,8 @@ def seed(store: Store, tmp_path: Path) -> None:
         Noop.create(description=f"aborted {i}").abort()
         Kept.create(description=f"completed {i}").perform_now()
         failed_by_worker(f"card {i} declined")
+    CronKeeper(store, [EveryMinute, NineInParis]).sync()
+    rj.pause_cron(NineInParis.class_name)
     assert all(rj.Job.counts().values())
 
 
@@ -114,7 +120,7 @@ def test_the_api_keeps_to_its_openapi_document(served: str, tmp_path: Path) -> N
     output = run.stdout + run.stderr
     print(output)  # what was tested, shown with pytest -s
     assert run.returncode == 0, output
-    assert "Tested: 10" in output, output
+    assert "Tested: 12" in output, output
     generated = re.search(r"(\d+) generated", output)
     assert generated is not None and int(generated.group(1)) > 200, output
     assert "failure" not in output.split("SUMMARY")[-1].lower(), output

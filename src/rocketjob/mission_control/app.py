@@ -19,13 +19,23 @@ from starlette.staticfiles import StaticFiles
 
 from rocketjob import config
 from rocketjob.errors import (
+    CronNotFound,
     DatabaseUnavailable,
     InvalidTransition,
     JobNotFound,
     RocketJobError,
     WorkerNotFound,
 )
-from rocketjob.mission_control import api, batches, failures, failures_api, forms, pages
+from rocketjob.mission_control import (
+    api,
+    batches,
+    cron,
+    cron_api,
+    failures,
+    failures_api,
+    forms,
+    pages,
+)
 from rocketjob.mission_control.limits import BodyLimitMiddleware, max_body_from_env
 from rocketjob.mission_control.openapi import describe_sign_in
 from rocketjob.mission_control.refusals import is_api
@@ -87,10 +97,12 @@ def create_app(
     describe_sign_in(app, signed_in=authenticate is not None, basic=basic)
     app.include_router(api.router)
     app.include_router(failures_api.router)
+    app.include_router(cron_api.router)
     app.include_router(pages.router)
     app.include_router(failures.router)
     app.include_router(forms.router)
     app.include_router(batches.router)
+    app.include_router(cron.router)
     static = resources.files("rocketjob.mission_control") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     _add_error_handlers(app)
@@ -161,6 +173,7 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     app.add_exception_handler(JobNotFound, not_found)
     app.add_exception_handler(WorkerNotFound, not_found)
+    app.add_exception_handler(CronNotFound, not_found)
     app.add_exception_handler(InvalidTransition, refused)
     app.add_exception_handler(RocketJobError, refused)
     app.add_exception_handler(RequestValidationError, invalid)

@@ -81,6 +81,12 @@ class Links:
             return f"{self.root}/workers/{action}"
         return f"{self.root}/workers/{quote(name, safe=':')}/{action}"
 
+    def cron(self) -> str:
+        return f"{self.root}/cron"
+
+    def cron_action(self, class_name: str, action: str) -> str:
+        return f"{self.root}/cron/{quote(class_name, safe='')}/{action}"
+
     def static(self, name: str) -> str:
         return f"{self.root}/static/{name}"
 

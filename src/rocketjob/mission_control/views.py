@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic_core import to_jsonable_python
 
+from rocketjob.cron import CronInfo
 from rocketjob.jobs import Job
 from rocketjob.states import Action, State, duration, list_state
 from rocketjob.worker.control import WorkerInfo
@@ -226,3 +227,28 @@ def worker_actions(info: WorkerInfo) -> tuple[str, ...]:
     if target == "paused":
         return ("resume", "stop")
     return ("pause", "stop")
+
+
+@dataclass(frozen=True)
+class CronStatus:
+    """Where a cron schedule stands, as the Cron page and `rocketjob cron list` say it."""
+
+    state: str  # its colour and icon: scheduled, queued (due), paused, or none (no job waits)
+    label: str  # scheduled, due, paused, no job waiting
+    # The next run: "at" its time, "due" (its time has passed: it starts when a worker is
+    # free), "now" (asked to run now), "on_resume" (its time passed while it was paused),
+    # or "none" (no job waits).
+    next_run: str
+
+
+def cron_status(info: CronInfo, now: datetime) -> CronStatus:
+    passed = info.next_run_at is not None and info.next_run_at <= now
+    if info.pending_id is None:
+        return CronStatus("none", "no job waiting", "none")
+    if info.paused:
+        return CronStatus("paused", "paused", "on_resume" if passed else "at")
+    if info.next_run_at is None:
+        return CronStatus("queued", "due", "now")
+    if passed:
+        return CronStatus("queued", "due", "due")
+    return CronStatus("scheduled", "scheduled", "at")

@@ -751,10 +751,12 @@ UPDATE rocketjob_cron SET last_outcome = :outcome, last_finished_at = :now
 WHERE class_name = :class_name AND last_job_id = :id;
 
 -- name: list_cron
--- Every schedule with its waiting instance (if any) and its latest run.
+-- Every schedule with its waiting instance (if any) and its latest run (whether that job
+-- is still in the table: a completed one is deleted unless its class keeps it).
 SELECT c.class_name, c.cron, c.timezone, c.updated_at, c.last_job_id, c.last_started_at,
        c.last_outcome, c.last_finished_at, j.id AS pending_id, j.state AS pending_state,
-       j.run_at AS next_run_at
+       j.run_at AS next_run_at,
+       EXISTS (SELECT 1 FROM rocketjob_jobs AS l WHERE l.id = c.last_job_id) AS last_job_kept
 FROM rocketjob_cron AS c
 LEFT JOIN rocketjob_jobs AS j ON j.class_name = c.class_name AND j.cron IS NOT NULL
                              AND j.state IN ('queued', 'paused') AND j.started_at IS NULL
