@@ -75,6 +75,7 @@ def offering(target: Target, worker: str) -> bool:
     return bool(rows and int(rows[0][0]) > 0)  # type: ignore[call-overload]
 
 
+@pytest.mark.postgres
 @pytest.mark.parametrize("target", ["postgres"], indirect=True)
 def test_a_worker_frozen_right_after_hand_offs_is_fenced_when_thawed(
     target: Target, fleet: Fleet, figures: Figures

@@ -37,6 +37,7 @@ def refuse_connections(server: PrivatePostgres, database: str) -> None:
         server.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true')
 
 
+@pytest.mark.postgres
 @pytest.mark.parametrize("target", ["postgres"], indirect=True)
 @pytest.mark.parametrize("outage", [restart, refuse_connections], ids=["restart", "refused"])
 def test_workers_outlast_a_database_outage_longer_than_the_zombie_timeout(
