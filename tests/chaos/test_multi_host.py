@@ -1,0 +1,298 @@
+"""Workers on several hosts, for real: network namespaces made by the test, each a host with
+two worker processes, all on the tests' own PostgreSQL server across a bridge. The hosts
+drain jobs, one is cut off and comes back, and hosts whose clocks disagree share the work."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from chaos_jobs import Tracked
+from fleet import Fleet, WorkerProcess
+from hosts import Host, Lab, unavailable
+from ledger import LEDGER_ENV, Ledger
+from private_postgres import PrivatePostgres, started_server
+from private_postgres import unavailable as no_postgres
+from processes import wait_until
+
+import rocketjob as rj
+from chaos.accounting import Disruption, account_jobs, held_jobs, job_histories
+from chaos.conftest import Figures, skip_or_fail
+from chaos.disrupt import REAPING, completed, wait_completed
+from rocketjob.store import open_store
+
+pytestmark = [pytest.mark.chaos, pytest.mark.postgres]
+
+HOSTS = 3
+WORKERS_PER_HOST = 2
+# Debian's libfaketime, multi-threaded flavour (apt-get install faketime).
+FAKETIME = next(Path("/usr/lib").glob("*/faketime/libfaketimeMT.so.1"), Path("libfaketimeMT.so.1"))
+SKEW = 120.0
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[tuple[Lab, PrivatePostgres]]:
+    """Three hosts on a bridge, and a PostgreSQL server listening on the bridge."""
+    reason = unavailable() or no_postgres()
+    if reason:
+        skip_or_fail(f"no hosts for multi-host tests: {reason}")
+    hosts = Lab(HOSTS)
+    hosts.build()
+    try:
+        server = started_server(["127.0.0.1", hosts.gateway], [str(hosts.subnet)])
+        try:
+            yield hosts, server
+        finally:
+            server.destroy()
+    finally:
+        hosts.tear_down()
+
+
+@dataclass
+class Site:
+    """One test's database on the lab's server, and workers on the lab's hosts."""
+
+    lab: Lab
+    server: PrivatePostgres
+    database: str
+    url: str  # as this process reaches it
+    remote_url: str  # as the hosts reach it
+    ledger: Ledger
+    fleet: Fleet
+
+    def sessions(self) -> str:
+        """What every session on the database is doing, for a stalled test's report."""
+        rows = self.server.execute(
+            "SELECT client_addr, state, wait_event_type, wait_event, now() - xact_start, "
+            f"left(query, 100) FROM pg_stat_activity WHERE datname = '{self.database}'"
+        )
+        return "\n".join(" | ".join(map(str, row)) for row in rows)
+
+    def open_transactions(self, host: Host) -> str:
+        """The cut host's transactions the server still keeps open, and their first lines."""
+        rows = self.server.execute(
+            "SELECT now() - xact_start, split_part(query, E'\\n', 1) FROM pg_stat_activity "
+            f"WHERE datname = '{self.database}' AND client_addr = '{host.address}' "
+            "AND state = 'idle in transaction'"
+        )
+        return "; ".join(
+            f"a session of the cut host is idle in transaction for {age}, its locks held ({query})"
+            for age, query in rows
+        )
+
+    def start(self, host: Host, index: int, *args: str, env: dict[str, str] | None = None):
+        name = f"{host.namespace}-{index}"
+        extra = {LEDGER_ENV: self.remote_url, **(env or {})}
+        return self.fleet.start(
+            *args,
+            prefix=host.prefix(),
+            env=extra,
+            database_url=self.remote_url,
+            host=host.namespace,
+            name=name,
+        )
+
+    def start_all(self, *args: str, env: dict[int, dict[str, str]] | None = None):
+        workers = {
+            index: [
+                self.start(host, k, *args, env=(env or {}).get(index))
+                for k in range(1, WORKERS_PER_HOST + 1)
+            ]
+            for index, host in enumerate(self.lab.hosts)
+        }
+        self.fleet.wait_registered([w for group in workers.values() for w in group], timeout=60)
+        return workers
+
+
+@pytest.fixture
+def site(
+    request: pytest.FixtureRequest, lab: tuple[Lab, PrivatePostgres], tmp_path: Path
+) -> Iterator[Site]:
+    hosts, server = lab
+    database = server.fresh_database()
+    url = server.url(database)
+    store = open_store(url)
+    rj.configure(store=store)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    fleet = Fleet(url, logs)
+    remote = server.url(database, host=hosts.gateway)
+    found = Site(hosts, server, database, url, remote, Ledger(url), fleet)
+    try:
+        yield found
+    finally:
+        fleet.close()
+        for host in hosts.hosts:
+            host.restore()
+        if request.node.stash.get(_failed_key(), False):
+            print(fleet.tails())
+        rj.configure(None)
+        store.close()
+        server.drop(database)
+
+
+def _failed_key() -> pytest.StashKey[bool]:
+    from chaos.conftest import _failed
+
+    return _failed
+
+
+def ran_on(site: Site, workers: dict[int, list[WorkerProcess]]) -> dict[int, int]:
+    """Jobs started per host."""
+    pids = {w.pid: index for index, group in workers.items() for w in group}
+    counts = dict.fromkeys(workers, 0)
+    for entry in site.ledger.entries():
+        if entry.event == "start" and entry.pid in pids:
+            counts[pids[entry.pid]] += 1
+    return counts
+
+
+def test_three_hosts_drain_the_queue_running_every_job_once(
+    site: Site, figures: Figures, scale: float
+) -> None:
+    ids = Tracked.create_many([{}] * int(5000 * scale))
+    workers = site.start_all("--threads", "4", *REAPING)
+    wait_completed(len(ids), timeout=120 * scale, message="every job completed")
+    accounts = account_jobs(site.url, ids, site.ledger.entries(), [])
+    figures.take(accounts)
+    per_host = ran_on(site, workers)
+    figures.extra["per_host"] = "/".join(str(per_host[i]) for i in sorted(per_host))
+    accounts.assert_clean()
+    assert all(per_host.values()), per_host
+
+
+def all_completed(site: Site, ids: frozenset[int]) -> bool:
+    histories = job_histories(site.url, sorted(ids)) if ids else {}
+    return all(state == "completed" for state, _ in histories.values())
+
+
+def test_a_host_cut_off_past_the_zombie_timeout_is_fenced_when_its_link_returns(
+    site: Site, figures: Figures, scale: float
+) -> None:
+    # Fast jobs first: the cut host's workers claim ahead of their threads when it is cut.
+    ids = [
+        *Tracked.create_many([{}] * int(600 * scale)),
+        *Tracked.create_many([{"seconds": 0.3}] * int(150 * scale)),
+    ]
+    workers = site.start_all("--threads", "3", *REAPING)
+    cut_host = site.lab.hosts[0]
+    wait_until(
+        lambda: completed() >= len(ids) // 2 and any(held_jobs(w.name) for w in workers[0]),
+        timeout=60 * scale,
+        message="the doomed host holding jobs",
+    )
+    cut_host.cut()
+    at = time.monotonic()
+    cut = [Disruption("cut off", w.pid, w.name, at, held_jobs(w.name)) for w in workers[0]]
+    held = frozenset().union(*(d.held for d in cut))
+    try:
+        wait_until(lambda: all_completed(site, held), 60, "the cut host's jobs run elsewhere")
+    except AssertionError as error:
+        stuck = site.open_transactions(cut_host)
+        raise AssertionError(
+            f"{error}: {stuck or 'no session of the cut host holds a transaction open'}; "
+            f"sessions:\n{site.sessions()}"
+        ) from None
+    cut_host.restore()
+    back = time.monotonic()
+    cut = [Disruption(d.kind, d.pid, d.worker, d.at, d.held, back) for d in cut]
+    # Back, its workers rejoin: with every other worker paused, they alone run new jobs.
+    fleet_rows = lambda: {w.name: w for w in rj.list_workers()}  # noqa: E731
+    wait_until(
+        lambda: all(
+            (row := fleet_rows().get(w.name)) and row.state == "running" for w in workers[0]
+        ),
+        timeout=90,
+        message="the cut host's workers registered again",
+    )
+    others = [w for index, group in workers.items() if index != 0 for w in group]
+    for worker in others:
+        rj.pause_workers(worker.name)
+    wait_until(
+        lambda: all(fleet_rows()[w.name].state == "paused" for w in others), 30, "others paused"
+    )
+    more = Tracked.create_many([{"seconds": 0.05}] * 40)
+    ids += more
+
+    def rejoined() -> bool:
+        starts = {e.pid for e in site.ledger.entries() if e.job_id in set(more)}
+        return all(w.pid in starts for w in workers[0])
+
+    wait_until(rejoined, timeout=60, message="the cut host's workers running new jobs")
+    for worker in others:
+        rj.resume_workers(worker.name)
+    wait_completed(len(ids), timeout=60 * scale, message="every job completed")
+    accounts = account_jobs(site.url, ids, site.ledger.entries(), cut)
+    figures.take(accounts)
+    figures.extra.update(held_when_cut=len(held), cut_s=round(back - at, 1))
+    accounts.assert_clean()
+    for group in workers.values():
+        for worker in group:
+            assert worker.poll() is None, worker.output()
+
+
+def skewed(offset: str) -> dict[str, str]:
+    """The environment of a process whose clock is `offset` off (monotonic time stays true)."""
+    return {
+        "LD_PRELOAD": str(FAKETIME),
+        "FAKETIME": offset,
+        "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+        "FAKETIME_DONT_RESET": "1",
+    }
+
+
+def clock_of(host: Host, env: dict[str, str]) -> float:
+    """How far Python's datetime.now() on the host, under `env`, is from ours, in seconds."""
+    code = "from datetime import UTC, datetime; print(datetime.now(UTC).timestamp())"
+    result = subprocess.run(
+        [*host.prefix(), "env", *(f"{k}={v}" for k, v in env.items()), sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+    return float(result.stdout) - datetime.now(UTC).timestamp()
+
+
+def test_hosts_whose_clocks_differ_neither_requeue_early_nor_run_scheduled_jobs_early(
+    site: Site, figures: Figures, scale: float
+) -> None:
+    if not FAKETIME.exists():
+        skip_or_fail(f"no libfaketime at {FAKETIME} (apt-get install faketime)")
+    clocks = {0: skewed(f"+{SKEW:.0f}s"), 1: skewed(f"-{SKEW:.0f}s")}  # host 2 keeps true time
+    for index, env in clocks.items():
+        off = clock_of(site.lab.hosts[index], env)
+        assert abs(abs(off) - SKEW) < 5, f"host {index}'s clock is {off:.1f} s off, not {SKEW}"
+    ids = Tracked.create_many([{"seconds": 0.05}] * int(600 * scale))
+    due = datetime.now(UTC) + timedelta(seconds=6)
+    due_mono = time.monotonic() + 6
+    scheduled = Tracked.create_many([{"run_at": due}] * 30)
+    workers = site.start_all("--threads", "3", *REAPING, env=clocks)
+    wait_completed(len(ids) + len(scheduled), timeout=60 * scale, message="every job completed")
+    entries = site.ledger.entries()
+    accounts = account_jobs(site.url, [*ids, *scheduled], entries, [])
+    figures.take(accounts)
+    early = sorted(
+        e.job_id for e in entries if e.job_id in set(scheduled) and e.mono < due_mono - 0.5
+    )
+    requeued = [
+        job_id
+        for job_id, (_, history) in job_histories(site.url, [*ids, *scheduled]).items()
+        if any(entry["action"] == "requeue" for entry in history)
+    ]
+    per_host = ran_on(site, workers)
+    figures.extra.update(
+        early=len(early),
+        requeued=len(requeued),
+        per_host="/".join(str(per_host[i]) for i in sorted(per_host)),
+    )
+    accounts.assert_clean()
+    assert early == [], f"scheduled jobs started before their run_at: {early}"
+    assert requeued == [], f"jobs requeued though no worker died: {requeued[:10]}"
+    assert all(per_host.values()), per_host
