@@ -39,7 +39,7 @@ def plan_change(
         completed_at = None
         if step.to_state is State.QUEUED:
             worker_name, exception = None, None
-            percent = 0 if not type(job).batch else None
+            percent = 0 if not job.is_batch else None
     elif step.action is Action.RUN_NOW:
         run_at = None
     entry = history_entry(

@@ -22,6 +22,7 @@ class Result(StrEnum):
     FAILED = "failed"
     INTERRUPTED = "interrupted"  # an operator paused, aborted or failed it meanwhile
     EXPIRED = "expired"  # its expires_at passed before it started: destroyed, not run
+    LOST = "lost"  # another worker took it over before it started here: not run
 
 
 @dataclass(slots=True)
@@ -71,10 +72,20 @@ class UnrunnableJob(Exception):
     """The job's class is not known to this process, or its stored fields no longer fit."""
 
 
-def log_outcome(outcome: Outcome) -> None:
+def log_outcome(outcome: Outcome, *, recorded: bool = True) -> None:
+    """Logs how a job ended here; `recorded` False: its lease had moved on, so the
+    database kept nothing of it (another worker holds the job now)."""
     job = outcome.job
     ms = outcome.seconds * 1000
-    if outcome.result is Result.FAILED and outcome.exception:
+    if not recorded:
+        log.warning(
+            "job %s %s %s after %.1f ms, not recorded: another worker holds it now",
+            job.id,
+            job.class_name,
+            outcome.result.value,
+            ms,
+        )
+    elif outcome.result is Result.FAILED and outcome.exception:
         log.warning(
             "job %s %s failed after %.1f ms: %s: %s",
             job.id,
@@ -89,6 +100,12 @@ def log_outcome(outcome: Outcome) -> None:
             job.id,
             job.class_name,
             job.expires_at.isoformat() if job.expires_at else "?",
+        )
+    elif outcome.result is Result.LOST:
+        log.warning(
+            "job %s %s not run here: its worker was presumed dead and another took it over",
+            job.id,
+            job.class_name,
         )
     elif outcome.result is Result.INTERRUPTED:
         log.info(

@@ -107,7 +107,7 @@ def _act_on_failed(action: Action, which: FailedFilter, by: str | None) -> BulkO
                 except InvalidTransition:
                     skipped += 1
                     continue
-                if not type(job).batch:
+                if not job.is_batch:
                     changes.append(change)
                 elif store.apply_change(change) is None:
                     skipped += 1

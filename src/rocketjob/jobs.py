@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import os
 import socket
@@ -13,7 +14,13 @@ from typing import Any, ClassVar, Self
 
 from rocketjob.changes import plan_change
 from rocketjob.config import get_store
-from rocketjob.errors import DatabaseUnavailable, JobNotFound, RocketJobError, ValidationError
+from rocketjob.errors import (
+    DatabaseUnavailable,
+    InvalidTransition,
+    JobNotFound,
+    RocketJobError,
+    ValidationError,
+)
 from rocketjob.fields import SETTABLE, FieldSet, own_field_specs
 from rocketjob.records import HistoryEntry, JobException, JobPage
 from rocketjob.states import (
@@ -169,7 +176,14 @@ class Job:
             except ValidationError as error:
                 problems.extend((f"row {index}: {f}", p) for f, p in error.errors)
                 continue
-            rows.append(NewJob(class_name=cls.class_name, fields=fields_json, **standard))
+            rows.append(
+                NewJob(
+                    class_name=cls.class_name,
+                    fields=fields_json,
+                    sub_state=cls._first_sub_state(),
+                    **standard,
+                )
+            )
         if problems:
             raise ValidationError(f"fields for {cls.class_name}", problems)
         return get_store().insert_jobs(rows)
@@ -186,7 +200,13 @@ class Job:
             expires_at=self.expires_at,
             destroy_on_complete=self.destroy_on_complete,
             fields=self._fields_json,
+            sub_state=self._first_sub_state(),
         )
+
+    @classmethod
+    def _first_sub_state(cls) -> str | None:
+        # A batch job is stored as one from the start: whoever reads it knows, class or not.
+        return SubState.BEFORE.value if cls.batch else None
 
     @classmethod
     def find(cls, job_id: int) -> Self:
@@ -348,14 +368,23 @@ class Job:
         """The operator actions the job's current state allows."""
         return allowed_actions(self._facts())
 
+    @property
+    def is_batch(self) -> bool:
+        """Whether the database holds this job as a batch job (with slices), whether or
+        not its class is imported in this process."""
+        return self.sub_state is not None
+
     def _facts(self) -> JobFacts:
         cls = type(self)
+        # Past before_batch, a paused or failed batch job goes on where it stopped.
+        processing = self.sub_state is SubState.PROCESSING
         return JobFacts(
             state=self.state,
-            batch=cls.batch,
+            batch=self.is_batch,
             pausable=cls.pausable,
-            started=self.started_at is not None,
+            started=processing if self.is_batch else self.started_at is not None,
             scheduled=self.run_at is not None,
+            work_done=processing,
         )
 
     def retry(self, *, by: str | None = None) -> Self:
@@ -405,11 +434,28 @@ class Job:
         step = transition(action, self._facts())
         return step, self._change(step, by, None, now)
 
+    # A retry of one failed slice of a batch job (BatchJob.retry_slice): its position.
+    _only_slice: int | None = None
+
     def _applied(self, step: Transition, store: Store) -> None:
-        """What else a transition changes, in its transaction; nothing for plain jobs."""
+        """What else a transition changes, in its transaction: a batch job's slices."""
+        if not self.is_batch:
+            return
+        job_id = self._saved_id()
+        if step.action is Action.ABORT:
+            store.drop_slices(job_id)
+        elif step.action is Action.RETRY:
+            if store.requeue_failed_slices(job_id, self._only_slice) == 0 and self._only_slice:
+                raise InvalidTransition(f"slice {self._only_slice} of job {job_id} has not failed")
+            store.restart_batch_run(job_id)
+        elif step.action is Action.RESUME:
+            store.restart_batch_run(job_id)
 
     def _change(self, step: Transition, by: str, reason: str | None, now: datetime) -> JobChange:
-        return plan_change(self, step, by=by, reason=reason, now=now)
+        change = plan_change(self, step, by=by, reason=reason, now=now)
+        if self.is_batch and step.to_state is State.RUNNING:  # processing: no worker owns it
+            change = dataclasses.replace(change, worker_name=None)
+        return change
 
 
 Job._fieldset = FieldSet(Job.class_name, {}, {name: getattr(Job, name) for name in SETTABLE})

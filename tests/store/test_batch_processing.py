@@ -160,7 +160,7 @@ def test_slices_of_dead_workers_are_requeued_and_their_late_output_is_refused(
     store.register_worker("alive:2", "alive", 2, 1)
     requeued, _ = store.reap_dead_workers(timedelta(seconds=30), by="alive:2")
     assert requeued == []  # the processing job belongs to no worker: it stays
-    back = store.requeue_slices_of_dead_workers(timedelta(seconds=30))
+    back = store.requeue_slices_of_dead_workers(timedelta(seconds=30), by="alive:2")
     assert [(r["job_id"], r["position"]) for r in back] == [(job.id, 1)]
     assert job.reload().state is rj.State.RUNNING
     process(store, "alive:2")

@@ -8,7 +8,7 @@ import pytest
 from sample_jobs import Noop
 
 import rocketjob as rj
-from rocketjob.store import open_store
+from rocketjob.store import NewJob, open_store
 from rocketjob.store.sqlfiles import Migration
 
 
@@ -66,4 +66,21 @@ def test_an_older_schema_is_not_migrated_behind_the_operators_back(database_url:
         store.ensure_schema()
     assert store.migrate() == [later]
     store.ensure_schema()
+    store.close()
+
+
+def test_batch_jobs_queued_before_they_were_stored_as_such_are_marked(
+    empty_database_url: str,
+) -> None:
+    store = open_store(empty_database_url)
+    *earlier, latest = store.migrations
+    assert latest.name == "batch_jobs_say_so"
+    for migration in earlier:
+        store.apply_migration(migration)
+    row = NewJob("batch_jobs.Shout", None, 50, None, None, False, "{}")
+    uploaded, plain = store.insert_job(row), store.insert_job(row._replace(class_name="x.Y"))
+    assert store.start_upload(uploaded["id"], 10, None, None)
+    store.apply_migration(latest)
+    assert store.get_job(uploaded["id"])["sub_state"] == "before"  # type: ignore[index]
+    assert store.get_job(plain["id"])["sub_state"] is None  # type: ignore[index]
     store.close()

@@ -93,3 +93,17 @@ def test_running_jobs_of_no_known_worker_are_requeued_but_inline_ones_are_not(
     requeued, _ = store.reap_dead_workers(timedelta(seconds=30), by="alive:2")
     assert [row["id"] for row in requeued] == [orphan.id]
     assert inline.reload().state is rj.State.RUNNING
+
+
+def test_a_reaper_never_reaps_itself(store: Store) -> None:
+    # Its own row may look old (a write held up behind a lock, a slow beat): it is alive.
+    start = store.now()
+    store.clock = lambda: start
+    store.register_worker("slow:1", "slow", 1, 2)
+    job = Kept.create()
+    store.claim_jobs("slow:1", 1)
+    store.clock = lambda: start + timedelta(seconds=40)
+    requeued, dead = store.reap_dead_workers(timedelta(seconds=30), by="slow:1")
+    assert (requeued, dead) == ([], [])
+    assert [w.name for w in rj.list_workers()] == ["slow:1"]
+    assert job.reload().state is rj.State.RUNNING

@@ -37,7 +37,9 @@ def ready(job: BatchJob) -> tuple[str, list[str] | None]:
         job.state is State.RUNNING and job.sub_state is SubState.AFTER
     )
     if not finished:
-        doing = f"{job.state.value} ({job.sub_state.value})" if job.sub_state else job.state.value
+        doing = job.state.value
+        if job.state is State.RUNNING and job.sub_state:
+            doing += f" ({job.sub_state.value})"
         raise OutputNotReady(
             f"job {job.id} is {doing}: its output can be downloaded once it has completed"
         )

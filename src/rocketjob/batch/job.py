@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime
 from typing import Any, ClassVar, Self
 
 from rocketjob.batch import download as downloads
@@ -16,8 +14,7 @@ from rocketjob.config import get_store
 from rocketjob.errors import InvalidTransition, RocketJobError
 from rocketjob.jobs import RACE_RETRIES, Job
 from rocketjob.records import JobException
-from rocketjob.states import Action, JobFacts, State, SubState, Transition
-from rocketjob.store import JobChange, Store
+from rocketjob.states import Action, State
 
 
 class BatchJob(Job):
@@ -155,29 +152,3 @@ class BatchJob(Job):
                 return self
             raise InvalidTransition(f"slice {position} of job {self.id} has not failed")
         raise RocketJobError(f"job {self.id} kept changing; retry gave up, try again")
-
-    # -- how the state table sees a batch job ---------------------------------------------
-
-    _only_slice: int | None = None
-
-    def _facts(self) -> JobFacts:
-        # Past before_batch, a paused or failed batch job goes on where it stopped.
-        processing = self.sub_state is SubState.PROCESSING
-        return dataclasses.replace(super()._facts(), started=processing, work_done=processing)
-
-    def _change(self, step: Transition, by: str, reason: str | None, now: datetime) -> JobChange:
-        change = super()._change(step, by, reason, now)
-        if step.to_state is State.RUNNING:  # processing: no worker owns it
-            change = dataclasses.replace(change, worker_name=None)
-        return change
-
-    def _applied(self, step: Transition, store: Store) -> None:
-        job_id = self._saved_id()
-        if step.action is Action.ABORT:
-            store.drop_slices(job_id)
-        elif step.action is Action.RETRY:
-            if store.requeue_failed_slices(job_id, self._only_slice) == 0 and self._only_slice:
-                raise InvalidTransition(f"slice {self._only_slice} of job {job_id} has not failed")
-            store.restart_batch_run(job_id)
-        elif step.action is Action.RESUME:
-            store.restart_batch_run(job_id)

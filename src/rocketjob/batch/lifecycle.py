@@ -160,9 +160,9 @@ def settle_batches(store: Store, worker_name: str) -> list[tuple[Job, Claim]]:
     return held
 
 
-def reap_slices(store: Store, timeout: timedelta) -> list[Row]:
-    """Requeues the running slices of workers silent for `timeout`."""
-    requeued = store.requeue_slices_of_dead_workers(timeout)
+def reap_slices(store: Store, timeout: timedelta, by: str) -> list[Row]:
+    """Requeues the running slices of workers silent for `timeout` (`by` reaps them)."""
+    requeued = store.requeue_slices_of_dead_workers(timeout, by)
     for row in requeued:
         log.warning("slice %s of job %s requeued: its worker died", row["position"], row["job_id"])
     return requeued

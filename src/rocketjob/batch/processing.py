@@ -74,6 +74,10 @@ class SliceWork:
             return self._fail(job, started, done + index, output, count, exception)
         return self._complete(job, started, records, output, count)
 
+    def lost(self) -> BatchOutcome:
+        """The outcome of this slice when another worker took it over before it started."""
+        return self._outcome(Job.from_row(self.job_row), "lost", time.monotonic(), 0)
+
     def _exception(self, class_name: str, message: str) -> JobException:
         return JobException(class_name, message, [], self.worker_name)
 

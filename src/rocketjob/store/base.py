@@ -37,6 +37,8 @@ class NewJob(NamedTuple):
     expires_at: datetime | None
     destroy_on_complete: bool
     fields: str  # JSON text
+    # "before" for a batch job: the database, not an imported class, says it is one
+    sub_state: str | None = None
 
 
 @dataclass(frozen=True)
@@ -272,18 +274,34 @@ class Store(BatchStore, WorkerStore, FailureStore, ABC):
         params = {"id": job_id, "worker_name": worker_name, "now": self.now()}
         return self.fetch_one("claim_job", params)
 
-    def finish_jobs(self, finished: Sequence[Finished], worker_name: str) -> None:
-        """Completes claimed jobs: destroyed or kept; rows no longer held are left alone."""
+    def finish_jobs(self, finished: Sequence[Finished], worker_name: str) -> int:
+        """Completes claimed jobs: destroyed or kept; rows no longer held are left alone.
+
+        Returns how many were completed (see `moved_on` for which were not)."""
         now = self.now()
         kept = [f.claim for f in finished if f.keep]
         destroyed = [f.claim for f in finished if not f.keep]
+        done = 0
         with self.transaction():
             if destroyed:
-                self.execute_for_claims("destroy_completed_jobs", destroyed, {})
+                done += self.execute_for_claims("destroy_completed_jobs", destroyed, {})
             if kept:
                 entry = history_entry(now, "running", "completed", "complete", worker_name)
                 params = {"now": now, "entry": entry}
-                self.execute_for_claims("complete_jobs", kept, params)
+                done += self.execute_for_claims("complete_jobs", kept, params)
+        return done
+
+    def moved_on(self, finished: Sequence[Finished]) -> set[int]:
+        """Of jobs just finished, those whose completion did not go through: requeued or
+        claimed by another worker meanwhile."""
+        ids = self._array_param([f.claim.id for f in finished])
+        rows = {row["id"]: row for row in self.fetch_all("job_leases", {"ids": ids})}
+        moved = set()
+        for f in finished:
+            row = rows.get(f.claim.id)  # gone: destroyed on completion
+            if row is not None and (row["lease"] != f.claim.lease or row["state"] != "completed"):
+                moved.add(f.claim.id)
+        return moved
 
     def fail_claimed_job(self, claim: Claim, exception: dict[str, Any], worker_name: str) -> bool:
         params = {

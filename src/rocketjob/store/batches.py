@@ -130,6 +130,10 @@ class BatchStore(Executor):
             self.execute("notify_jobs", {})
         return handed_back
 
+    def holds_slice(self, held: SliceClaim) -> bool:
+        """Whether the slice is still running under this lease."""
+        return self.fetch_one("slice_held", {"id": held.id, "lease": held.lease}) is not None
+
     def complete_slice(
         self, held: SliceClaim, output: bytes | None, output_count: int
     ) -> Row | None:
@@ -233,9 +237,10 @@ class BatchStore(Executor):
     def drop_slices(self, job_id: int) -> int:
         return self.execute("drop_slices", {"job_id": job_id})
 
-    def requeue_slices_of_dead_workers(self, timeout: timedelta) -> list[Row]:
-        """Running slices of workers silent for `timeout` go back to the queue."""
-        params = {"cutoff": self.now() - timeout}
+    def requeue_slices_of_dead_workers(self, timeout: timedelta, by: str) -> list[Row]:
+        """Running slices of workers silent for `timeout` go back to the queue (never
+        those of `by`, the reaping worker)."""
+        params = {"cutoff": self.now() - timeout, "by": by}
         return self.fetch_all("requeue_slices_of_dead_workers", params)
 
     # -- what operators see ---------------------------------------------------------------

@@ -7,10 +7,10 @@ import logging
 import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import fields
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg.rows import dict_row, tuple_row
@@ -28,6 +28,7 @@ from rocketjob.store.base import (
     utc_now,
 )
 from rocketjob.store.batches import NewSlice
+from rocketjob.store.clock import DatabaseClock, host_now
 from rocketjob.store.executor import Claim, Clock, Row
 from rocketjob.store.sqlfiles import Migration
 from rocketjob.store.workers import Handoff
@@ -37,6 +38,7 @@ INSERT_CHUNK = 5_000
 MIGRATION_LOCK = zlib.crc32(b"rocketjob.migrate")
 
 Connection = psycopg.Connection[Row]
+T = TypeVar("T")
 # Queries that claim work in index order (see the claim pool).
 CLAIMS = frozenset({"claim_jobs", "claim_slices"})
 # Channel names of the notifications, as the worker knows them.
@@ -136,6 +138,19 @@ class PostgresStore(Store):
         )
         self._claim_pool.open(wait=True, timeout=connect_timeout)
         self._local = threading.local()
+        # Every pooled connection may have been terminated at once: try them all.
+        self._retries = max(pool_size, 2) + 1
+        if clock is utc_now:  # workers' heartbeats keep it right from now on
+            self.clock = self._database_clock()
+
+    def _database_clock(self) -> DatabaseClock:
+        clock = DatabaseClock()
+        for _ in range(3):  # the first statement on a connection may be slow
+            sent = host_now()
+            row = self.fetch_one("database_now", {})
+            if row is not None and clock.learn(row["database_now"], sent, host_now()):
+                break
+        return clock
 
     @contextmanager
     def _unavailable_as_error(self) -> Iterator[None]:
@@ -148,40 +163,68 @@ class PostgresStore(Store):
                 f"PostgreSQL at {redact(self.url)} is unavailable: {_reason(error)}"
             ) from error
 
-    @contextmanager
-    def _conn(self, query: str = "") -> Iterator[Connection]:
-        pinned: Connection | None = getattr(self._local, "conn", None)
-        if pinned is not None:
-            yield pinned
-            return
-        pool = self._claim_pool if query in CLAIMS else self._pool
-        with self._unavailable_as_error(), pool.connection() as conn:
-            yield conn
+    def _run(self, query: str, run: Callable[[Connection], T]) -> T:
+        """Runs `run` on the connection of this thread's transaction, or on a pooled one.
+
+        A pooled connection whose server session was terminated (pg_terminate_backend, an
+        administrator, a failover) fails its next statement with AdminShutdown, and that
+        statement did not run: it runs again on another connection, so one killed session
+        is no error for the caller. The pool drops the dead connection."""
+        with self._unavailable_as_error():
+            pinned: Connection | None = getattr(self._local, "conn", None)
+            if pinned is not None:
+                return run(pinned)
+            pool = self._claim_pool if query in CLAIMS else self._pool
+            for _ in range(self._retries):
+                try:
+                    with pool.connection() as conn:
+                        return run(conn)
+                except psycopg.errors.AdminShutdown:
+                    continue
+            with pool.connection() as conn:
+                return run(conn)
 
     def fetch_all(self, query: str, params: dict[str, Any]) -> list[Row]:
-        with self._unavailable_as_error(), self._conn(query) as conn:
-            cursor = conn.execute(self.queries[query], params)
+        sql = self.queries[query]
+
+        def run(conn: Connection) -> list[Row]:
+            cursor = conn.execute(sql, params)
             return cursor.fetchall() if cursor.description else []
 
+        return self._run(query, run)
+
     def execute(self, query: str, params: dict[str, Any]) -> int:
-        with self._unavailable_as_error(), self._conn() as conn:
-            return conn.execute(self.queries[query], params).rowcount
+        sql = self.queries[query]
+        return self._run(query, lambda conn: conn.execute(sql, params).rowcount)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
         if getattr(self._local, "conn", None) is not None:  # nested
             yield
             return
-        with (
-            self._unavailable_as_error(),
-            self._pool.connection() as conn,
-            conn.transaction(),
-        ):
+        with self._unavailable_as_error(), ExitStack() as held:
+            conn = self._begin(held)
             self._local.conn = conn
             try:
                 yield
             finally:
                 self._local.conn = None
+
+    def _begin(self, held: ExitStack) -> Connection:
+        """A pooled connection in a new transaction, held until `held` closes; BEGIN goes
+        again on another connection if this one's session was terminated."""
+        for attempt in range(self._retries + 1):
+            with ExitStack() as trying:
+                conn = trying.enter_context(self._pool.connection())
+                try:
+                    trying.enter_context(conn.transaction())
+                except psycopg.errors.AdminShutdown:
+                    if attempt == self._retries:
+                        raise
+                    continue
+                held.push(trying.pop_all())
+                return conn
+        raise AssertionError("unreachable")
 
     def subscribe(
         self, on_notice: Callable[[str, str], None], *, worker: str | None = None
@@ -211,18 +254,27 @@ class PostgresStore(Store):
         created_at = self.now()
         with self.transaction():
             for chunk in iter_chunks(jobs, INSERT_CHUNK):
-                for class_name, rows in _rows_by_class(chunk):
-                    params = {"class_name": class_name, "created_at": created_at, "rows": rows}
+                for first, rows in _rows_by_class(chunk):
+                    params = {
+                        "class_name": first.class_name,
+                        "sub_state": first.sub_state,
+                        "created_at": created_at,
+                        "rows": rows,
+                    }
                     ids.extend(self._fetch_ids("insert_jobs", params))
             self.execute("notify_jobs", {})
         return ids
 
     def _fetch_ids(self, query: str, params: dict[str, Any]) -> list[int]:
         # Thousands of ids: plain tuples and binary transfer, not a dict per row.
-        with self._unavailable_as_error(), self._conn(query) as conn:
+        sql = self.queries[query]
+
+        def run(conn: Connection) -> list[int]:
             cursor = conn.cursor(row_factory=tuple_row)
-            cursor.execute(self.queries[query], params, binary=True)
+            cursor.execute(sql, params, binary=True)
             return [row[0] for row in cursor.fetchall()]
+
+        return self._run(query, run)
 
     def execute_for_claims(
         self, query: str, claims: Sequence[Claim], params: dict[str, Any]
@@ -256,12 +308,14 @@ class PostgresStore(Store):
         self.execute("insert_slices", params)
 
     def applied_migrations(self) -> set[int]:
-        with self._conn() as conn:
+        def run(conn: Connection) -> set[int]:
             exists = conn.execute("SELECT to_regclass('rocketjob_migrations') AS t").fetchone()
             if not exists or exists["t"] is None:
                 return set()
             rows = conn.execute("SELECT version FROM rocketjob_migrations").fetchall()
-        return {int(r["version"]) for r in rows}
+            return {int(r["version"]) for r in rows}
+
+        return self._run("", run)
 
     def apply_migration(self, migration: Migration) -> bool:
         with self._pool.connection() as conn:
@@ -291,18 +345,20 @@ class PostgresStore(Store):
         self._pool.close()
 
 
-def _rows_by_class(jobs: Sequence[NewJob]) -> Iterator[tuple[str, str]]:
-    """Consecutive runs of one class, each as the JSON array insert_jobs takes.
+def _rows_by_class(jobs: Sequence[NewJob]) -> Iterator[tuple[NewJob, str]]:
+    """Consecutive runs of one class, each as its first job and the JSON array
+    insert_jobs takes.
 
     The fields are JSON already (pydantic wrote them) and go in as they are; text goes
     through json.dumps; numbers, booleans and ISO times need no escaping.
     """
     start = 0
     while start < len(jobs):
-        class_name = jobs[start].class_name
+        first = jobs[start]
         end = start
         parts = []
-        while end < len(jobs) and jobs[end].class_name == class_name:
+        kind = (first.class_name, first.sub_state)
+        while end < len(jobs) and (jobs[end].class_name, jobs[end].sub_state) == kind:
             job = jobs[end]
             description = "null" if job.description is None else json.dumps(job.description)
             run_at = f'"{job.run_at.isoformat()}"' if job.run_at else "null"
@@ -312,7 +368,7 @@ def _rows_by_class(jobs: Sequence[NewJob]) -> Iterator[tuple[str, str]]:
                 f"[{description},{int(job.priority)},{run_at},{expires_at},{keep},{job.fields}]"
             )
             end += 1
-        yield class_name, f"[{','.join(parts)}]"
+        yield first, f"[{','.join(parts)}]"
         start = end
 
 

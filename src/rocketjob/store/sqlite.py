@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 from rocketjob.errors import ConfigurationError, DatabaseUnavailable
 from rocketjob.store.base import NewJob, Store, utc_now
@@ -23,8 +24,9 @@ from rocketjob.store.sqlfiles import Migration
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 JSON_COLUMNS = frozenset({"exception", "fields", "history"})
 BOOL_COLUMNS = frozenset({"destroy_on_complete"})
-# Long enough that several worker processes queue for the write lock instead of failing.
-BUSY_TIMEOUT_MS = 60_000
+# Long enough that several worker processes queue for the write lock instead of failing;
+# `?timeout=SECONDS` in the URL sets another.
+BUSY_TIMEOUT = 60.0
 
 
 def to_text(value: datetime) -> str:
@@ -57,6 +59,23 @@ def _row(cursor: sqlite3.Cursor, values: tuple[Any, ...]) -> Row:
     return row
 
 
+def busy_timeout(url: str) -> float:
+    """How long a statement waits for the write lock: `?timeout=SECONDS`, or 60 s."""
+    query = parse_qs(url.partition("?")[2])
+    if "timeout" not in query:
+        return BUSY_TIMEOUT
+    text = query["timeout"][-1]
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 86_400:
+        raise ConfigurationError(
+            f"invalid SQLite URL {url!r}: timeout={text} is not a number of seconds (0-86400)"
+        )
+    return seconds
+
+
 def sqlite_path(url: str) -> str:
     """`sqlite:///relative.db`, `sqlite:////absolute.db` or `sqlite:///:memory:` → a path."""
     if not url.startswith("sqlite:///"):
@@ -75,6 +94,7 @@ class SQLiteStore(Store):
     def __init__(self, url: str, clock: Clock = utc_now) -> None:
         super().__init__(url, clock)
         self.path = sqlite_path(url)
+        self.busy_timeout = busy_timeout(url)
         if self.path != ":memory:" and not Path(self.path).parent.exists():
             raise DatabaseUnavailable(
                 f"cannot open SQLite database {self.path}: "
@@ -91,9 +111,12 @@ class SQLiteStore(Store):
             return conn
         try:
             conn = sqlite3.connect(
-                self.path, isolation_level=None, check_same_thread=False, timeout=60
+                self.path,
+                isolation_level=None,
+                check_same_thread=False,
+                timeout=self.busy_timeout,
             )
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
             conn.execute("PRAGMA journal_mode = WAL")
             # WAL + NORMAL: durable across application crashes, fsync only at checkpoints.
             conn.execute("PRAGMA synchronous = NORMAL")

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import NamedTuple
 
+from rocketjob.store.clock import DatabaseClock, host_now
 from rocketjob.store.executor import Executor, Row
 
 
@@ -48,11 +49,17 @@ class WorkerStore(Executor):
     ) -> tuple[bool, str | None]:
         """Reports the worker alive in `state`: (still registered?, the desired state).
 
-        Renews the worker's offer of hand-offs for `offer_lapse`."""
+        Renews the worker's offer of hand-offs for `offer_lapse`, and sets the store's
+        clock right by the database's."""
         now = self.now()
         params = {"name": name, "state": state, "now": now, "handoff_until": now + offer_lapse}
+        sent = host_now()
         row = self.fetch_one("heartbeat", params)
-        return (False, None) if row is None else (True, row["desired_state"])
+        if row is None:
+            return False, None
+        if isinstance(self.clock, DatabaseClock) and row.get("database_now") is not None:
+            self.clock.learn(row["database_now"], sent, host_now())
+        return True, row["desired_state"]
 
     def offer_handoffs(self, name: str, slots: int, lapse: timedelta) -> None:
         """Lets create() hand up to `slots` new jobs straight to this worker (0: none)."""
@@ -86,10 +93,12 @@ class WorkerStore(Executor):
         return [str(row["name"]) for row in self.fetch_all("set_desired_state", params)]
 
     def reap_dead_workers(self, timeout: timedelta, by: str) -> tuple[list[Row], list[str]]:
-        """Requeues the jobs of workers silent for `timeout`, then forgets those workers."""
+        """Requeues the jobs of workers silent for `timeout`, then forgets those workers.
+
+        `by` is the reaping worker: never one of them, since it is alive."""
         now = self.now()
         params = {"now": now, "cutoff": now - timeout, "by": by}
         with self.transaction():
             requeued = self.fetch_all("requeue_jobs_of_dead_workers", params)
-            dead = self.fetch_all("delete_dead_workers", {"cutoff": now - timeout})
+            dead = self.fetch_all("delete_dead_workers", {"cutoff": now - timeout, "by": by})
         return requeued, [str(row["name"]) for row in dead]

@@ -11,6 +11,7 @@ from datetime import timedelta
 from rocketjob.batch.lifecycle import reap_slices
 from rocketjob.errors import DatabaseUnavailable
 from rocketjob.store import Store
+from rocketjob.worker.fence import Fence
 
 log = logging.getLogger("rocketjob.worker")
 
@@ -23,7 +24,13 @@ class Heartbeat:
 
     `state()` says what to report; `obey(desired)` receives what operators asked;
     `register()` puts the worker's row back if it was reaped while this process was
-    frozen or cut off.
+    frozen or cut off. Each beat that goes through vouches to `fence` that what the
+    worker claimed is still its own.
+
+    A worker judges others by their heartbeats only once it has itself seen them, beat
+    after beat, for a whole zombie timeout: after its own connection was lost, or its
+    process frozen, every heartbeat looks old, including those of healthy workers that
+    could not reach the database either.
     """
 
     def __init__(
@@ -36,6 +43,7 @@ class Heartbeat:
         register: Callable[[], None],
         interval: float,
         zombie_timeout: timedelta,
+        fence: Fence,
     ) -> None:
         self.store = store
         self.name = name
@@ -44,6 +52,7 @@ class Heartbeat:
         self._register = register
         self.interval = interval
         self.zombie_timeout = zombie_timeout
+        self.fence = fence
         self._reap_every = max(interval, zombie_timeout.total_seconds() / 3)
         # A worker's offer of hand-offs lapses unless beats renew it: one that freezes or
         # loses the database stops receiving jobs within a few beats.
@@ -72,6 +81,7 @@ class Heartbeat:
                 self.beat()
                 self._unavailable = False
             except DatabaseUnavailable as error:
+                self.fence.lapse()
                 if not self._unavailable:
                     log.warning("heartbeat failed, retrying: %s", error)
                 self._unavailable = True
@@ -79,9 +89,11 @@ class Heartbeat:
             self._wake.clear()
 
     def beat(self) -> None:
+        sent = time.monotonic()
         registered, desired = self.store.heartbeat(
             self.name, self._state(), offer_lapse=self.offer_lapse
         )
+        self.fence.vouch(sent, registered=registered)
         if not registered:
             log.warning(
                 "worker %s was declared dead (silent for over %s s): registering again; "
@@ -92,12 +104,16 @@ class Heartbeat:
             self._register()
         self._obey(desired)
         now = time.monotonic()
-        if now - self._reaped_at >= self._reap_every:
+        if now - self._reaped_at >= self._reap_every and self.sees_heartbeats():
             self._reaped_at = now
             self.reap()
         if now - self._compacted_at >= COMPACT_EVERY:
             self._compacted_at = now
             self.store.compact_counts()
+
+    def sees_heartbeats(self) -> bool:
+        """Whether this worker has watched heartbeats long enough to call one missing."""
+        return self.fence.unbroken_for() >= self.zombie_timeout
 
     def reap(self) -> None:
         requeued, dead = self.store.reap_dead_workers(self.zombie_timeout, by=self.name)
@@ -107,4 +123,4 @@ class Heartbeat:
             log.warning(
                 "job %s %s requeued: its worker stopped heartbeating", row["id"], row["class_name"]
             )
-        reap_slices(self.store, self.zombie_timeout)
+        reap_slices(self.store, self.zombie_timeout, self.name)

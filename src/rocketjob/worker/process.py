@@ -22,6 +22,7 @@ from rocketjob.execution import Outcome, Result, load_claimed, log_outcome
 from rocketjob.jobs import Job, process_name
 from rocketjob.store import Claim, Finished, Handoff, Row, SliceClaim, Store
 from rocketjob.worker.control import ZOMBIE_TIMEOUT
+from rocketjob.worker.fence import Fence
 from rocketjob.worker.heartbeat import Heartbeat
 from rocketjob.worker.threads import Threads, Work
 
@@ -88,8 +89,13 @@ class Worker:
         self._desired: str | None = None
         self._signals = 0
         self._wake = threading.Event()
+        self._fence = Fence(zombie_timeout, self.store.now, lambda: self.state == "stopping")
         self._threads = Threads(
-            threads, self.name, on_outcome=self._outcome_ready, next_slice=self._next_slice
+            threads,
+            self.name,
+            on_outcome=self._outcome_ready,
+            next_slice=self._next_slice,
+            may_start=self._may_start,
         )
         self._to_record: list[Outcome] = []
         self._oldest_unrecorded = 0.0
@@ -115,7 +121,9 @@ class Worker:
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, self._on_signal)
             signal.signal(signal.SIGINT, self._on_signal)
-        self._register()
+        if not self._register_when_possible():
+            log.info("worker %s stopped before it could register", self.name)
+            return
         self._heartbeat = heartbeat = Heartbeat(
             self.store,
             self.name,
@@ -124,6 +132,7 @@ class Worker:
             register=self._register,
             interval=self.heartbeat_interval,
             zombie_timeout=self.zombie_timeout,
+            fence=self._fence,
         )
         subscription = self.store.subscribe(self._on_notice, worker=self.name)
         self._threads.start()
@@ -168,6 +177,22 @@ class Worker:
         )
         self._offered = 0  # a new row offers nothing
         self._received_then = self._received
+
+    def _register_when_possible(self) -> bool:
+        """Registers, waiting while the database is busy or out of reach (a lock held by
+        another process is no reason to give up); False if a signal came first."""
+        wait = 0.1
+        while not self._signals:
+            try:
+                self._register()
+                return True
+            except DatabaseUnavailable as error:
+                if wait == 0.1:
+                    log.warning("database unavailable, waiting to register: %s", error)
+            self._wake.wait(wait)
+            self._wake.clear()
+            wait = min(wait * 2, MAX_OUTAGE_WAIT)
+        return False
 
     def _forget_me(self) -> None:
         try:
@@ -264,6 +289,20 @@ class Worker:
             self._add_outcome(Outcome(job, claim, Result.EXPIRED, 0.0))
             return
         self._threads.submit((job, claim))
+
+    def _may_start(self, work: Work) -> bool:
+        # On a job thread, just before the work starts: is it still ours?
+        if isinstance(work, SliceWork):
+            held = work.held
+            if self._fence.trusts(work.row["started_at"]):
+                return True
+            return self._fence.holds(lambda: self.store.holds_slice(held), repr(work)[1:-1])
+        job, claim = work
+        if self._fence.trusts(job.started_at):
+            return True
+        return self._fence.holds(
+            lambda: self.store.claimed_state(claim) == "running", f"job {job.id} {job.class_name}"
+        )
 
     def _expired(self, job: Job) -> bool:
         return job.expires_at is not None and job.expires_at <= self.store.now()
@@ -374,7 +413,7 @@ class Worker:
                 self._release([outcome.job_id])
                 continue
             self._add_outcome(outcome)
-            if outcome.result is not Result.EXPIRED:
+            if outcome.result not in (Result.EXPIRED, Result.LOST):
                 self._job_seconds = 0.8 * self._job_seconds + 0.2 * outcome.seconds
         if not self._to_record:
             return
@@ -382,19 +421,27 @@ class Worker:
         if not (now or due or len(self._to_record) >= RECORD_BATCH):
             return
         outcomes = self._to_record
+        if any(o.result is Result.LOST for o in outcomes):  # nothing of theirs to write
+            lost = [o for o in outcomes if o.result is Result.LOST]
+            self._release(o.claim.id for o in lost)
+            for outcome in lost:
+                log_outcome(outcome)
+            outcomes = [o for o in outcomes if o.result is not Result.LOST]
         finished = [
             Finished(o.claim, keep=o.result is Result.COMPLETED and not o.job.destroy_on_complete)
             for o in outcomes
             if o.result in (Result.COMPLETED, Result.EXPIRED)
         ]
-        if finished:
-            self.store.finish_jobs(finished, self.name)
+        refused: set[int] = set()  # writes the lease refused: another worker holds the job
+        if finished and self.store.finish_jobs(finished, self.name) < len(finished):
+            refused = self.store.moved_on(finished)
         for index, outcome in enumerate(outcomes):
             if outcome.result is Result.FAILED and outcome.exception is not None:
                 try:
-                    self.store.fail_claimed_job(
+                    if not self.store.fail_claimed_job(
                         outcome.claim, outcome.exception.to_json(), self.name
-                    )
+                    ):
+                        refused.add(outcome.claim.id)
                 except DatabaseUnavailable:
                     # Completions are in; keep only the failures not yet written.
                     self._to_record = [o for o in outcomes[index:] if o.result is Result.FAILED]
@@ -404,7 +451,7 @@ class Worker:
         self._to_record = []
         self._release(o.claim.id for o in outcomes)
         for outcome in outcomes:
-            log_outcome(outcome)
+            log_outcome(outcome, recorded=outcome.claim.id not in refused)
 
     def _wait_out_outage(self, error: DatabaseUnavailable) -> None:
         if not self._outage_wait:

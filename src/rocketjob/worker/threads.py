@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from rocketjob.batch.lifecycle import BatchOutcome, run_batch_job
 from rocketjob.batch.processing import SliceWork
-from rocketjob.execution import Outcome, perform_claimed
+from rocketjob.execution import Outcome, Result, perform_claimed
 from rocketjob.jobs import Job
 from rocketjob.store import Claim
 
@@ -23,6 +23,14 @@ Done = Outcome | BatchOutcome
 # A thread that finished a slice claims the next one itself for this long, then goes back
 # to the loop, which claims due jobs first: how long a more urgent job may wait.
 SLICE_RUN_SECONDS = 0.5
+
+
+def not_started(work: Work) -> Done:
+    """The outcome of work this worker no longer holds: another worker took it over."""
+    if isinstance(work, SliceWork):
+        return work.lost()
+    job, claim = work
+    return Outcome(job, claim, Result.LOST, 0.0)
 
 
 def perform(work: Work, worker_name: str) -> Done:
@@ -48,11 +56,13 @@ class Threads:
         worker_name: str,
         on_outcome: Callable[[], None],
         next_slice: Callable[[], SliceWork | None] = lambda: None,
+        may_start: Callable[[Work], bool] = lambda work: True,
     ) -> None:
         self.count = count
         self.worker_name = worker_name
         self._on_outcome = on_outcome
         self._next_slice = next_slice
+        self._may_start = may_start
         self._waiting: queue.SimpleQueue[Work | None] = queue.SimpleQueue()
         self._outcomes: deque[Done] = deque()
         self._lock = threading.Lock()
@@ -117,11 +127,14 @@ class Threads:
         while (work := self._waiting.get()) is not None:
             with self._lock:
                 self._running[index] = work
-            if log.isEnabledFor(logging.INFO) and not isinstance(work, SliceWork):
-                log.info("job %s %s started", work[0].id, work[0].class_name)
-            outcome = perform(work, self.worker_name)
-            if isinstance(work, SliceWork):
-                outcome = self._more_slices(index, outcome)
+            if not self._may_start(work):
+                outcome = not_started(work)
+            else:
+                if log.isEnabledFor(logging.INFO) and not isinstance(work, SliceWork):
+                    log.info("job %s %s started", work[0].id, work[0].class_name)
+                outcome = perform(work, self.worker_name)
+                if isinstance(work, SliceWork):
+                    outcome = self._more_slices(index, outcome)
             self._outcomes.append(outcome)
             with self._lock:
                 del self._running[index]

@@ -1,5 +1,6 @@
 -- Every query rocketjob runs on PostgreSQL, each under a `-- name:` header.
--- Parameters are psycopg's %(name)s; times come from the caller's clock.
+-- Parameters are psycopg's %(name)s; times come from the caller's clock, which keeps to
+-- the server's (see store/clock.py).
 
 -- name: insert_job
 -- One job, handed straight to an idle worker when one offers a slot for it (see
@@ -27,10 +28,10 @@ WITH taker AS (
     RETURNING name
 ), inserted AS (
 INSERT INTO rocketjob_jobs (class_name, description, priority, run_at, expires_at,
-                            destroy_on_complete, created_at, fields, state, started_at,
-                            worker_name, lease, history)
+                            destroy_on_complete, created_at, fields, sub_state, state,
+                            started_at, worker_name, lease, history)
 SELECT %(class_name)s, %(description)s, %(priority)s, %(run_at)s, %(expires_at)s,
-       %(destroy_on_complete)s, %(created_at)s, %(fields)s::jsonb,
+       %(destroy_on_complete)s, %(created_at)s, %(fields)s::jsonb, %(sub_state)s,
        CASE WHEN taker.name IS NULL THEN 'queued' ELSE 'running' END,
        CASE WHEN taker.name IS NULL THEN NULL ELSE %(created_at)s::timestamptz END,
        taker.name,
@@ -54,12 +55,13 @@ FROM inserted, LATERAL (
 
 -- name: insert_jobs
 -- One statement for a whole chunk, the rows as one JSON array (parsed in C on both
--- ends): [description, priority, run_at, expires_at, destroy_on_complete, fields] each.
+-- ends): [description, priority, run_at, expires_at, destroy_on_complete, fields] each;
+-- the class and sub_state are the chunk's.
 -- Ids come back in input order.
 INSERT INTO rocketjob_jobs (class_name, description, priority, run_at, expires_at,
-                            destroy_on_complete, created_at, fields)
+                            destroy_on_complete, created_at, fields, sub_state)
 SELECT %(class_name)s, row->>0, (row->>1)::smallint, (row->>2)::timestamptz,
-       (row->>3)::timestamptz, (row->>4)::boolean, %(created_at)s, row->5
+       (row->>3)::timestamptz, (row->>4)::boolean, %(created_at)s, row->5, %(sub_state)s
 FROM jsonb_array_elements(%(rows)s::jsonb) WITH ORDINALITY AS given(row, n)
 ORDER BY n
 RETURNING id;
@@ -240,6 +242,10 @@ UPDATE rocketjob_jobs SET
         'action', 'fail', 'by', %(worker_name)s::text, 'message', %(message)s::text))
 WHERE id = %(id)s AND lease = %(lease)s AND state = 'running';
 
+-- name: job_leases
+-- After completions that did not all go through: which jobs moved on meanwhile.
+SELECT id, lease, state FROM rocketjob_jobs WHERE id = ANY(%(ids)s::bigint[]);
+
 -- name: record_progress
 -- Progress of a claimed job; the state it returns tells the worker whether to go on.
 UPDATE rocketjob_jobs SET percent_complete = %(percent_complete)s
@@ -266,7 +272,10 @@ ON CONFLICT (name) DO UPDATE SET
 UPDATE rocketjob_workers SET state = %(state)s, heartbeat_at = %(now)s,
     handoff_until = %(handoff_until)s
 WHERE name = %(name)s
-RETURNING desired_state;
+RETURNING desired_state, clock_timestamp() AS database_now;
+
+-- name: database_now
+SELECT clock_timestamp() AS database_now;
 
 -- name: offer_handoffs
 -- How many jobs creators may hand this worker from now on (0: none).
@@ -306,7 +315,8 @@ SELECT name, pg_notify('rocketjob_control', name) FROM asked;
 
 -- name: requeue_jobs_of_dead_workers
 -- Running jobs whose worker stopped heartbeating (or never had a row) go back to the queue.
--- Jobs run inline by perform_now() belong to no worker and are left alone.
+-- Jobs run inline by perform_now() belong to no worker and are left alone, and so are
+-- the reaper's own: it is alive.
 UPDATE rocketjob_jobs AS job SET
     state = 'queued',
     worker_name = NULL,
@@ -318,13 +328,14 @@ UPDATE rocketjob_jobs AS job SET
 WHERE job.state = 'running'
   AND job.started_at < %(cutoff)s
   AND job.worker_name NOT LIKE 'inline:%%'
+  AND job.worker_name <> %(by)s::text
   AND NOT EXISTS (
       SELECT 1 FROM rocketjob_workers AS w
       WHERE w.name = job.worker_name AND w.heartbeat_at >= %(cutoff)s)
 RETURNING job.id, job.class_name;
 
 -- name: delete_dead_workers
-DELETE FROM rocketjob_workers WHERE heartbeat_at < %(cutoff)s
+DELETE FROM rocketjob_workers WHERE heartbeat_at < %(cutoff)s AND name <> %(by)s::text
 RETURNING name;
 
 -- name: notify_jobs
@@ -719,6 +730,10 @@ WITH requeued AS (
 )
 SELECT count(*) AS n FROM requeued;
 
+-- name: slice_held
+-- Whether a worker still holds a slice it claimed (asked before it starts, after a lapse).
+SELECT 1 AS held FROM rocketjob_slices WHERE id = %(id)s AND lease = %(lease)s AND state = 'running';
+
 -- name: requeue_slices_of_dead_workers
 -- Running slices whose worker stopped heartbeating go back to the queue; the next claim
 -- bumps the lease, so the old holder can no longer complete them.
@@ -726,6 +741,7 @@ UPDATE rocketjob_slices AS s SET state = 'queued', worker_name = NULL
 WHERE s.state = 'running'
   AND s.started_at < %(cutoff)s
   AND s.worker_name NOT LIKE 'inline:%%'
+  AND s.worker_name <> %(by)s::text
   AND NOT EXISTS (
       SELECT 1 FROM rocketjob_workers AS w
       WHERE w.name = s.worker_name AND w.heartbeat_at >= %(cutoff)s)

@@ -3,9 +3,9 @@
 
 -- name: insert_job
 INSERT INTO rocketjob_jobs (class_name, description, priority, run_at, expires_at,
-                            destroy_on_complete, created_at, fields)
+                            destroy_on_complete, created_at, fields, sub_state)
 VALUES (:class_name, :description, :priority, :run_at, :expires_at,
-        :destroy_on_complete, :created_at, :fields)
+        :destroy_on_complete, :created_at, :fields, :sub_state)
 RETURNING id, class_name, description, priority, state, sub_state, run_at, expires_at,
           destroy_on_complete, created_at, started_at, completed_at, failure_count,
           worker_name, lease, version, percent_complete, exception, fields;
@@ -13,9 +13,9 @@ RETURNING id, class_name, description, priority, state, sub_state, run_at, expir
 -- name: insert_jobs
 -- Run once per row inside one transaction (executemany).
 INSERT INTO rocketjob_jobs (class_name, description, priority, run_at, expires_at,
-                            destroy_on_complete, created_at, fields)
+                            destroy_on_complete, created_at, fields, sub_state)
 VALUES (:class_name, :description, :priority, :run_at, :expires_at,
-        :destroy_on_complete, :created_at, :fields);
+        :destroy_on_complete, :created_at, :fields, :sub_state);
 
 -- name: last_job_id
 SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'rocketjob_jobs'), 0) AS id;
@@ -175,6 +175,10 @@ UPDATE rocketjob_jobs SET
         'message', :message))
 WHERE id = :id AND lease = :lease AND state = 'running';
 
+-- name: job_leases
+-- After completions that did not all go through: which jobs moved on meanwhile.
+SELECT id, lease, state FROM rocketjob_jobs WHERE id IN (SELECT value FROM json_each(:ids));
+
 -- name: record_progress
 -- Progress of a claimed job; the state it returns tells the worker whether to go on.
 UPDATE rocketjob_jobs SET percent_complete = :percent_complete
@@ -219,7 +223,8 @@ RETURNING name;
 
 -- name: requeue_jobs_of_dead_workers
 -- Running jobs whose worker stopped heartbeating (or never had a row) go back to the queue.
--- Jobs run inline by perform_now() belong to no worker and are left alone.
+-- Jobs run inline by perform_now() belong to no worker and are left alone, and so are
+-- the reaper's own: it is alive.
 UPDATE rocketjob_jobs SET
     state = 'queued',
     worker_name = NULL,
@@ -230,13 +235,14 @@ UPDATE rocketjob_jobs SET
 WHERE state = 'running'
   AND started_at < :cutoff
   AND worker_name NOT LIKE 'inline:%'
+  AND worker_name <> :by
   AND NOT EXISTS (
       SELECT 1 FROM rocketjob_workers AS w
       WHERE w.name = rocketjob_jobs.worker_name AND w.heartbeat_at >= :cutoff)
 RETURNING id, class_name;
 
 -- name: delete_dead_workers
-DELETE FROM rocketjob_workers WHERE heartbeat_at < :cutoff
+DELETE FROM rocketjob_workers WHERE heartbeat_at < :cutoff AND name <> :by
 RETURNING name;
 
 -- name: notify_jobs
@@ -583,6 +589,10 @@ RETURNING id;
 -- name: uncount_failed_slices
 UPDATE rocketjob_batches SET failed_slices = failed_slices - :n WHERE job_id = :job_id;
 
+-- name: slice_held
+-- Whether a worker still holds a slice it claimed (asked before it starts, after a lapse).
+SELECT 1 AS held FROM rocketjob_slices WHERE id = :id AND lease = :lease AND state = 'running';
+
 -- name: requeue_slices_of_dead_workers
 -- Running slices whose worker stopped heartbeating go back to the queue; the next claim
 -- bumps the lease, so the old holder can no longer complete them.
@@ -590,6 +600,7 @@ UPDATE rocketjob_slices SET state = 'queued', worker_name = NULL
 WHERE state = 'running'
   AND started_at < :cutoff
   AND worker_name NOT LIKE 'inline:%'
+  AND worker_name <> :by
   AND NOT EXISTS (
       SELECT 1 FROM rocketjob_workers AS w
       WHERE w.name = rocketjob_slices.worker_name AND w.heartbeat_at >= :cutoff)

@@ -1,0 +1,7 @@
+-- A batch job is stored with sub_state 'before' from its creation, so any process knows it
+-- for one (and aborts or retries its slices) without importing its class. Batch jobs
+-- created before this waited in the queue with no sub_state; those with an upload say so
+-- now.
+UPDATE rocketjob_jobs AS job SET sub_state = 'before'
+WHERE job.sub_state IS NULL AND job.state IN ('queued', 'paused', 'failed', 'aborted')
+  AND EXISTS (SELECT 1 FROM rocketjob_batches AS b WHERE b.job_id = job.id);
