@@ -40,6 +40,8 @@ class Accounts:
     stray_writes: list[str] = field(default_factory=list)  # writes by a worker past its lease
     late_starts: list[str] = field(default_factory=list)  # starts of jobs a worker lost
     requeue_s: float | None = None  # from a disruption to the first re-run of what it held
+    evidence: dict[int, str] = field(default_factory=dict)  # what happened to some of them
+    disrupted: str = ""  # what the test did, and when
 
     def problems(self) -> str:
         parts = [
@@ -52,6 +54,10 @@ class Accounts:
             ]
             if values
         ]
+        if parts:
+            shown = [*self.twice[:3], *self.lost[:2]]
+            parts += [f"\n{item}: {self.evidence[item]}" for item in shown if item in self.evidence]
+            parts.append(f"\n{self.disrupted}")
         return "; ".join(parts)
 
     def assert_clean(self) -> None:
@@ -108,8 +114,19 @@ def account_jobs(
         if state != "completed" or len(completions) != 1:
             accounts.lost.append(job_id)
         accounts.stray_writes += _stray_writes(job_id, history)
+    entries = list(entries)
     starts = _by_item(e for e in entries if e.event == "start")
     _judge_reruns(accounts, starts, disruptions)
+    runs = _by_item(entries)
+    accounts.disrupted = "; ".join(
+        f"{d.worker} {d.kind} at {d.at:.2f}" + (f" until {d.until:.2f}" if d.until else "")
+        for d in disruptions
+    )
+    for job_id in [*accounts.twice[:3], *accounts.lost[:2]]:
+        state, history = histories.get(job_id, ("gone", []))
+        steps = [f"{e.event} by {e.worker or e.pid} at {e.mono:.2f}" for e in runs.get(job_id, [])]
+        moves = [f"{h['action']} by {h['by']} at {h['at']}" for h in history]
+        accounts.evidence[job_id] = f"{state}; ran: {', '.join(steps)}; history: {', '.join(moves)}"
     return accounts
 
 
@@ -160,7 +177,9 @@ def _judge_reruns(
 
 
 def _explained(item: int, entry: Entry, disruptions: list[Disruption]) -> bool:
-    return any(item in d.held and entry.mono <= d.at for d in disruptions)
+    # A cut off worker cannot know it is cut off: until it is back it may start a job it
+    # held, like one it had started just before. Once back, it must not (see late starts).
+    return any(item in d.held and entry.mono <= (d.until or d.at) for d in disruptions)
 
 
 def _late_starts(item: int, run: list[Entry], disruptions: Sequence[Disruption]) -> list[str]:
