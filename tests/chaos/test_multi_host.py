@@ -32,6 +32,7 @@ pytestmark = [pytest.mark.chaos, pytest.mark.postgres]
 
 HOSTS = 3
 WORKERS_PER_HOST = 2
+THREADS = 3
 # Debian's libfaketime, multi-threaded flavour (apt-get install faketime).
 FAKETIME = next(Path("/usr/lib").glob("*/faketime/libfaketimeMT.so.1"), Path("libfaketimeMT.so.1"))
 SKEW = 120.0
@@ -183,15 +184,44 @@ def all_completed(site: Site, ids: frozenset[int]) -> bool:
     return all(state == "completed" for state, _ in histories.values())
 
 
-def cut_off(site: Site, host: Host, pids: set[int], *, inside_transaction: bool) -> float:
-    """Cuts the host's link at a moment when a session of it holds a transaction open on
-    the server, or when none does (restoring it at once and trying again otherwise)."""
+def worker_state(worker: WorkerProcess) -> str | None:
+    return next((w.state for w in rj.list_workers() if w.name == worker.name), None)
+
+
+def alone_at_work(site: Site, worker: WorkerProcess, everyone: list[WorkerProcess]) -> list[int]:
+    """Pauses every worker but `worker`, then has it start new jobs; their ids."""
+    for other in everyone:
+        if other is not worker:
+            rj.pause_workers(other.name)
+    rj.resume_workers(worker.name)
+    wait_until(
+        lambda: all(worker_state(w) == "paused" for w in everyone if w is not worker),
+        30,
+        "the others paused",
+    )
+    more = set(Tracked.create_many([{"seconds": 0.01}] * 5))
+    wait_until(
+        lambda: any(e.pid == worker.pid and e.job_id in more for e in site.ledger.entries()),
+        60,
+        f"{worker.name} running new jobs",
+    )
+    return sorted(more)
+
+
+def cut_off(
+    site: Site, host: Host, workers: list[WorkerProcess], *, inside_transaction: bool
+) -> float:
+    """Cuts the host's link at a moment when its workers hold jobs claimed ahead of their
+    threads and a session of it holds a transaction open on the server (or none does);
+    otherwise restores it at once and tries again a moment later."""
+    pids = {w.pid for w in workers}
     for _ in range(100):
         host.cut()
         at = time.monotonic()
         # statements the server received before the cut run to their end first
         wait_until(lambda: not site.sessions_of(host, "active"), 5, "the host's statements")
-        if bool(site.sessions_of(host, "idle in transaction")) == inside_transaction:
+        ahead = any(len(held_jobs(w.name)) > THREADS for w in workers)
+        if ahead and bool(site.sessions_of(host, "idle in transaction")) == inside_transaction:
             return at
         host.restore()
         back = time.monotonic()
@@ -209,18 +239,17 @@ def test_a_host_cut_off_past_the_zombie_timeout_is_fenced_when_its_link_returns(
 ) -> None:
     # Fast jobs first: the cut host's workers claim ahead of their threads when it is cut.
     ids = [
-        *Tracked.create_many([{}] * int(600 * scale)),
+        *Tracked.create_many([{}] * int(3000 * scale)),
         *Tracked.create_many([{"seconds": 0.3}] * int(150 * scale)),
     ]
-    workers = site.start_all("--threads", "3", *REAPING)
+    workers = site.start_all("--threads", str(THREADS), *REAPING)
     cut_host = site.lab.hosts[0]
     wait_until(
-        lambda: completed() >= len(ids) // 2 and any(held_jobs(w.name) for w in workers[0]),
+        lambda: completed() >= 300,
         timeout=60 * scale,
-        message="the doomed host holding jobs",
+        message="the hosts at work",
     )
-    pids = {w.pid for w in workers[0]}
-    at = cut_off(site, cut_host, pids, inside_transaction=inside_transaction)
+    at = cut_off(site, cut_host, workers[0], inside_transaction=inside_transaction)
     cut = [Disruption("cut off", w.pid, w.name, at, held_jobs(w.name)) for w in workers[0]]
     held = frozenset().union(*(d.held for d in cut))
     # The others requeue what it held and run it; no lock the cut host left holds them up.
@@ -239,30 +268,16 @@ def test_a_host_cut_off_past_the_zombie_timeout_is_fenced_when_its_link_returns(
     cut_host.restore()
     back = time.monotonic()
     cut = [Disruption(d.kind, d.pid, d.worker, d.at, d.held, back) for d in cut]
-    # Back, its workers rejoin: with every other worker paused, they alone run new jobs.
-    fleet_rows = lambda: {w.name: w for w in rj.list_workers()}  # noqa: E731
+    # Back, its workers rejoin: each runs new jobs while every other worker is paused.
     wait_until(
-        lambda: all(
-            (row := fleet_rows().get(w.name)) and row.state == "running" for w in workers[0]
-        ),
+        lambda: all(worker_state(w) == "running" for w in workers[0]),
         timeout=90,
         message="the cut host's workers registered again",
     )
-    others = [w for index, group in workers.items() if index != 0 for w in group]
-    for worker in others:
-        rj.pause_workers(worker.name)
-    wait_until(
-        lambda: all(fleet_rows()[w.name].state == "paused" for w in others), 30, "others paused"
-    )
-    more = Tracked.create_many([{"seconds": 0.05}] * 40)
-    ids += more
-
-    def rejoined() -> bool:
-        starts = {e.pid for e in site.ledger.entries() if e.job_id in set(more)}
-        return all(w.pid in starts for w in workers[0])
-
-    wait_until(rejoined, timeout=60, message="the cut host's workers running new jobs")
-    for worker in others:
+    everyone = [w for group in workers.values() for w in group]
+    for worker in workers[0]:
+        ids += alone_at_work(site, worker, everyone)
+    for worker in everyone:
         rj.resume_workers(worker.name)
     wait_completed(len(ids), timeout=60 * scale, message="every job completed")
     accounts = account_jobs(site.url, ids, site.ledger.entries(), cut)
