@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,24 +15,13 @@ from ledger import LEDGER_ENV, Ledger
 from private_postgres import PrivatePostgres, started_server, unavailable
 
 import rocketjob as rj
-from chaos.accounting import Accounts
+from chaos.case import Figures, Target, failed, failed_key, skip_or_fail
 from rocketjob.store import open_store
 
 SCALE_ENV = "ROCKETJOB_CHAOS_SCALE"
 # A case's time limit at scale 1; bigger scales get proportionally more.
 BASE_TIMEOUT = 150
 _figures: list[Figures] = []
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-def skip_or_fail(reason: str) -> None:
-    """Skips a case this machine cannot run; under CI=true that is a failure."""
-    if in_ci():
-        pytest.fail(f"{reason}, and CI requires it")
-    pytest.skip(reason)
 
 
 def chaos_scale(config: pytest.Config) -> float:
@@ -59,47 +47,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     report = yield
     if report.when == "call":
-        item.stash[_failed] = report.failed
+        item.stash[failed_key] = report.failed
     return report
 
 
-_failed = pytest.StashKey[bool]()
-
-
 # -- figures ----------------------------------------------------------------------------
-
-
-@dataclass
-class Figures:
-    """What one case measured, printed as one line at the end of the run."""
-
-    case: str
-    unit: str = "jobs"  # or records, for a batch
-    jobs: int = 0
-    lost: int = 0
-    twice: int = 0
-    explained: int = 0
-    requeue_s: float | None = None
-    duration_s: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
-    started: float = field(default_factory=time.monotonic)
-
-    def take(self, accounts: Accounts) -> None:
-        self.jobs += accounts.jobs
-        self.lost += len(accounts.lost)
-        self.twice += len(accounts.twice)
-        self.explained += len(accounts.explained)
-        if accounts.requeue_s is not None:
-            self.requeue_s = max(self.requeue_s or 0.0, accounts.requeue_s)
-
-    def line(self) -> str:
-        requeue = "-" if self.requeue_s is None else f"{self.requeue_s:.1f}"
-        extra = "".join(f" {key}={value}" for key, value in self.extra.items())
-        return (
-            f"{self.case}: {self.unit}={self.jobs} lost={self.lost} run_twice={self.twice} "
-            f"reruns_explained={self.explained} requeue_s={requeue} "
-            f"duration_s={self.duration_s:.1f}{extra}"
-        )
 
 
 @pytest.fixture
@@ -130,17 +82,6 @@ def private_postgres() -> Iterator[PrivatePostgres]:
     server = started_server()
     yield server
     server.destroy()
-
-
-@dataclass
-class Target:
-    """The database a case runs on, and its ledger."""
-
-    backend: str
-    url: str
-    ledger: Ledger
-    server: PrivatePostgres | None = None
-    database: str = ""
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -178,5 +119,5 @@ def fleet(request: pytest.FixtureRequest, target: Target, tmp_path: Path) -> Ite
         yield started
     finally:
         started.close()
-        if request.node.stash.get(_failed, False):
+        if failed(request):
             print(started.tails())

@@ -11,7 +11,7 @@ from fleet import Fleet, WorkerProcess
 from processes import wait_until
 
 from chaos.accounting import Disruption, account_jobs, held_jobs
-from chaos.conftest import Figures, Target
+from chaos.case import Figures, Target
 from chaos.disrupt import REAPING, completed, freeze, thaw, wait_completed
 
 pytestmark = pytest.mark.chaos

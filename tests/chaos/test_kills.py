@@ -12,7 +12,7 @@ from processes import wait_until
 
 import rocketjob as rj
 from chaos.accounting import account_jobs, account_records
-from chaos.conftest import Figures, Target
+from chaos.case import Figures, Target
 from chaos.disrupt import REAPING, completed, kill, wait_completed
 
 pytestmark = pytest.mark.chaos

@@ -24,7 +24,7 @@ from processes import cli_env, wait_until
 
 import rocketjob as rj
 from chaos.accounting import Disruption, account_jobs, held_jobs, job_histories
-from chaos.conftest import Figures, skip_or_fail
+from chaos.case import Figures, failed, skip_or_fail
 from chaos.disrupt import REAPING, ZOMBIE_TIMEOUT, completed, wait_completed
 from rocketjob.store import open_store
 
@@ -142,17 +142,11 @@ def site(
         fleet.close()
         for host in hosts.hosts:
             host.restore()
-        if request.node.stash.get(_failed_key(), False):
+        if failed(request):
             print(fleet.tails())
         rj.configure(None)
         store.close()
         server.drop(database)
-
-
-def _failed_key() -> pytest.StashKey[bool]:
-    from chaos.conftest import _failed
-
-    return _failed
 
 
 def ran_on(site: Site, workers: dict[int, list[WorkerProcess]]) -> dict[int, int]:
@@ -199,7 +193,8 @@ def alone_at_work(site: Site, worker: WorkerProcess, everyone: list[WorkerProces
         30,
         "the others paused",
     )
-    more = set(Tracked.create_many([{"seconds": 0.01}] * 5))
+    # urgent: claimed before whatever the queue still holds
+    more = set(Tracked.create_many([{"seconds": 0.01, "priority": 1}] * 5))
     wait_until(
         lambda: any(e.pid == worker.pid and e.job_id in more for e in site.ledger.entries()),
         60,

@@ -12,7 +12,7 @@ from fleet import Fleet
 from private_postgres import PrivatePostgres
 
 from chaos.accounting import account_jobs, job_histories
-from chaos.conftest import Figures, Target
+from chaos.case import Figures, Target
 from chaos.disrupt import REAPING, ZOMBIE_TIMEOUT, completed, wait_completed
 
 pytestmark = pytest.mark.chaos

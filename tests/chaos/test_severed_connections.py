@@ -15,7 +15,7 @@ from private_postgres import free_port
 from processes import start_rocketjob, wait_until
 
 from chaos.accounting import account_jobs
-from chaos.conftest import Figures, Target
+from chaos.case import Figures, Target
 from chaos.disrupt import REAPING, completed, wait_completed
 
 pytestmark = pytest.mark.chaos

@@ -9,11 +9,12 @@ import time
 import pytest
 from chaos_jobs import Tracked
 from fleet import Fleet
+from processes import wait_until
 
 import rocketjob as rj
 from chaos.accounting import Disruption, account_jobs, held_jobs
-from chaos.conftest import Figures, Target
-from chaos.disrupt import REAPING, wait_completed
+from chaos.case import Figures, Target
+from chaos.disrupt import REAPING, completed, wait_completed
 
 pytestmark = pytest.mark.chaos
 
@@ -29,7 +30,12 @@ def test_sigterm_under_load_stops_every_worker_in_time_handing_back_what_it_coul
     options = ("--threads", "4", "--stop-timeout", str(STOP_TIMEOUT), *REAPING)
     workers = [fleet.start(*options) for _ in range(3)]
     fleet.wait_registered(workers)
-    wait_completed(len(short) // 4, timeout=60 * scale)
+    # SIGTERM while the long jobs provably run, and the short ones stream through
+    wait_until(
+        lambda: target.ledger.count("start") >= len(long) + 100 and completed() >= 100,
+        timeout=60 * scale,
+        message="the long jobs running among short ones",
+    )
     held = {worker.pid: held_jobs(worker.name) for worker in workers}
     for worker in workers:
         worker.signal(signal.SIGTERM)

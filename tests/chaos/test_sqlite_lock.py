@@ -15,7 +15,7 @@ from processes import wait_until
 
 import rocketjob as rj
 from chaos.accounting import account_jobs, job_histories
-from chaos.conftest import Figures, Target
+from chaos.case import Figures, Target
 from chaos.disrupt import REAPING, ZOMBIE_TIMEOUT, wait_completed
 
 pytestmark = pytest.mark.chaos
