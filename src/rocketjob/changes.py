@@ -26,7 +26,7 @@ def plan_change(
     assert job.id is not None
     run_at, completed_at, worker_name = job.run_at, job.completed_at, job.worker_name
     exception = job.exception.to_json() if job.exception else None
-    failure_count, percent = job.failure_count, None
+    failure_count, percent, attempt = job.failure_count, None, job.attempt
     message = None
     if step.action is Action.FAIL:
         failure_count += 1
@@ -37,6 +37,8 @@ def plan_change(
         completed_at = now
     elif step.action in (Action.RETRY, Action.RESUME):
         completed_at = None
+        if step.action is Action.RETRY:
+            attempt = 0  # an operator's retry: automatic retries start counting again
         if step.to_state is State.QUEUED:
             worker_name, exception = None, None
             percent = 0 if not job.is_batch else None
@@ -55,6 +57,7 @@ def plan_change(
         started_at=job.started_at,
         completed_at=completed_at,
         failure_count=failure_count,
+        attempt=attempt,
         worker_name=worker_name,
         exception=json.dumps(exception) if exception else None,
         percent_complete=percent,

@@ -293,13 +293,29 @@ for _verb in ("pause", "resume", "stop"):
     is_flag=True,
     help="Serve on a non-loopback address without sign-in (ROCKETJOB_WEB_USERS).",
 )
+@click.option(
+    "--max-body",
+    metavar="SIZE",
+    envvar="ROCKETJOB_WEB_MAX_BODY",
+    help="Largest request body accepted, like 512KiB or 2MiB (or $ROCKETJOB_WEB_MAX_BODY); "
+    "larger ones get 413 before they are read.  [default: 1MiB]",
+)
 @reports_errors
-def web(database_url: str, host: str, port: int, modules: tuple[str, ...], insecure: bool) -> None:
+def web(
+    database_url: str,
+    host: str,
+    port: int,
+    modules: tuple[str, ...],
+    insecure: bool,
+    max_body: str | None,
+) -> None:
     """Serve Mission Control, the web UI and JSON API."""
+    from rocketjob.mission_control.limits import parse_size
     from rocketjob.mission_control.server import serve
 
+    limit = parse_size(max_body) if max_body else None
     import_modules(modules)
-    serve(host=host, port=port, database_url=database_url, insecure=insecure)
+    serve(host=host, port=port, database_url=database_url, insecure=insecure, max_body=limit)
 
 
 @main.command()

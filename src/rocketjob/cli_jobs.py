@@ -21,7 +21,7 @@ import rocketjob as rj
 from rocketjob import config
 from rocketjob.cli import database_url_option, import_modules, reports_errors
 from rocketjob.failures import describe_filter
-from rocketjob.mission_control.views import duration_text, exact_utc, field_views
+from rocketjob.mission_control.views import duration_text, exact_utc, field_views, retry_text
 from rocketjob.states import LIST_STATES, Action, list_state
 
 imports_option = click.option(
@@ -121,6 +121,7 @@ def show(database_url: str, modules: tuple[str, ...], job_id: int) -> None:
         ("worker", job.worker_name),
         ("progress", f"{job.percent_complete}%"),
         ("failures", job.failure_count),
+        ("retries", retry_text(job, now) or "none"),
         ("destroy on complete", "yes" if job.destroy_on_complete else "no"),
         ("actions", ", ".join(a.value for a in job.actions) or "none"),
     ]

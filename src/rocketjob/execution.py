@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
+from rocketjob.behaviours import retry
 from rocketjob.config import get_store
 from rocketjob.errors import InvalidTransition
 from rocketjob.jobs import Job, JobInterrupted, inline_name
@@ -33,6 +35,7 @@ class Outcome:
     seconds: float
     exception: JobException | None = None
     error: BaseException | None = None
+    retry_at: datetime | None = None  # a failure its class retries: when it runs again
 
 
 def load_claimed(row: Row) -> tuple[Job, Claim]:
@@ -86,13 +89,18 @@ def log_outcome(outcome: Outcome, *, recorded: bool = True) -> None:
             ms,
         )
     elif outcome.result is Result.FAILED and outcome.exception:
+        retrying = ""
+        if outcome.retry_at is not None:
+            limit = type(job).retry_limit
+            retrying = f"; retry {job.attempt + 1} of {limit} at {outcome.retry_at:%H:%M:%S}"
         log.warning(
-            "job %s %s failed after %.1f ms: %s: %s",
+            "job %s %s failed after %.1f ms: %s: %s%s",
             job.id,
             job.class_name,
             ms,
             outcome.exception.class_name,
             outcome.exception.message,
+            retrying,
         )
     elif outcome.result is Result.EXPIRED:
         log.info(
@@ -141,7 +149,13 @@ def perform_inline(job: Job) -> None:
             job.reload()
     elif outcome.result is Result.FAILED:
         assert outcome.exception is not None
-        store.fail_claimed_job(claim, outcome.exception.to_json(), worker_name)
+        exception = outcome.exception.to_json()
+        error = None if isinstance(outcome.error, UnrunnableJob) else outcome.error
+        run_at = retry.retry_at(job, error, store.now())
+        if run_at is None:
+            store.fail_claimed_job(claim, exception, worker_name)
+        else:  # as a worker would: queued again, and the caller still sees the exception
+            store.retry_claimed_job(claim, exception, run_at, worker_name)
         job.reload()
         assert outcome.error is not None
         raise outcome.error

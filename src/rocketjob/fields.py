@@ -8,6 +8,7 @@ model, so one error message names every bad field at once.
 from __future__ import annotations
 
 import typing
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar
 
@@ -35,6 +36,7 @@ STANDARD = (
     "started_at",
     "completed_at",
     "failure_count",
+    "attempt",
     "worker_name",
     "percent_complete",
     "exception",
@@ -157,9 +159,10 @@ def _problems(error: pydantic.ValidationError) -> list[tuple[str, str]]:
 
 
 def own_field_specs(
-    cls: type, base: type, reserved: set[str], owner: str
+    cls: type, base: type, reserved: Mapping[str, str], owner: str
 ) -> dict[str, tuple[Any, Any]]:
-    """The fields `cls` declares by annotation (with their defaults), by name."""
+    """The fields `cls` declares by annotation (with their defaults), by name; `reserved`
+    names those it may not declare, and why."""
     try:
         hints = typing.get_type_hints(cls, include_extras=True)
     except NameError as error:
@@ -171,7 +174,7 @@ def own_field_specs(
         if typing.get_origin(hint) is ClassVar:
             continue
         if name in reserved:
-            raise TypeError(f"{owner}: field {name!r} would hide Job.{name}; rename it")
+            raise TypeError(f"{owner}: field {name!r} {reserved[name]}; rename it")
         default = cls.__dict__.get(name, _inherited_default(cls, name))
         own[name] = (hint, ... if default is _MISSING else default)
     return own

@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, ClassVar, Self
 
+from rocketjob.behaviours import cron as schedules
+from rocketjob.behaviours import retry
 from rocketjob.changes import plan_change
 from rocketjob.config import get_store
 from rocketjob.errors import (
@@ -58,6 +60,11 @@ def job_class(class_name: str) -> type[Job] | None:
     return _classes.get(class_name)
 
 
+def job_classes() -> list[type[Job]]:
+    """Every Job subclass imported in this process."""
+    return list(_classes.values())
+
+
 def _class_path(cls: type) -> str:
     module = cls.__module__
     if module == "__main__":
@@ -97,6 +104,12 @@ class Job:
     # A running job of this class may be paused (it stops at its next checkpoint).
     pausable: ClassVar[bool] = False
     batch: ClassVar[bool] = False
+    # Automatic retries after a failure (see behaviours/retry.py): how many, and on what.
+    retry_limit: ClassVar[int] = 0
+    retry_on: ClassVar[tuple[type[BaseException], ...]] = (Exception,)
+    # A recurring job (see behaviours/cron.py): 5 cron fields, read in an IANA time zone.
+    cron: ClassVar[str | None] = None
+    cron_timezone: ClassVar[str] = "UTC"
     class_name: str = "rocketjob.jobs.Job"
 
     id: int | None
@@ -106,6 +119,7 @@ class Job:
     started_at: datetime | None
     completed_at: datetime | None
     failure_count: int
+    attempt: int  # automatic retries so far (an operator's retry starts again at 0)
     worker_name: str | None
     percent_complete: int
     exception: JobException | None
@@ -124,6 +138,8 @@ class Job:
         own = own_field_specs(cls, Job, _RESERVED, cls.class_name)
         defaults = {name: getattr(cls, name) for name in SETTABLE}
         cls._fieldset = FieldSet(cls.class_name, own, defaults)
+        retry.check_class(cls)
+        schedules.check_class(cls)
         _classes[cls.class_name] = cls
 
     def __init__(self, **values: Any) -> None:
@@ -140,6 +156,7 @@ class Job:
         self.sub_state = None
         self.created_at = self.started_at = self.completed_at = None
         self.failure_count = 0
+        self.attempt = 0
         self.worker_name = None
         self.percent_complete = 0
         self.exception = None
@@ -155,16 +172,24 @@ class Job:
     # -- creating and finding -----------------------------------------------------------
 
     @classmethod
-    def create(cls, **values: Any) -> Self:
-        """Validates the fields and enqueues the job; ValidationError names bad fields."""
+    def create(cls, *, connection: Any = None, **values: Any) -> Self:
+        """Validates the fields and enqueues the job; ValidationError names bad fields.
+
+        `connection`: the application's open psycopg connection (PostgreSQL); the job is
+        written in its transaction, so it exists, and workers see it, once that commits.
+        """
         job = cls(**values)
+        row = job._new_row()
         # A batch job's input is uploaded after it is created: it waits in the queue.
-        job._load(get_store().insert_job(job._new_row(), handoff=not cls.batch))
+        job._load(get_store().insert_job(row, handoff=not cls.batch, connection=connection))
         return job
 
     @classmethod
-    def create_many(cls, many: Iterable[Mapping[str, Any]]) -> list[int]:
-        """Enqueues many jobs in one transaction; validates them all before writing any."""
+    def create_many(cls, many: Iterable[Mapping[str, Any]], *, connection: Any = None) -> list[int]:
+        """Enqueues many jobs in one transaction; validates them all before writing any.
+
+        `connection`: as for create(), the transaction is the application's.
+        """
         if cls is Job:
             raise TypeError("create jobs of a Job subclass, not of rocketjob.Job itself")
         rows: list[NewJob] = []
@@ -186,7 +211,7 @@ class Job:
             )
         if problems:
             raise ValidationError(f"fields for {cls.class_name}", problems)
-        return get_store().insert_jobs(rows)
+        return get_store().insert_jobs(rows, connection=connection)
 
     def _new_row(self) -> NewJob:
         if type(self) is Job:
@@ -289,6 +314,7 @@ class Job:
         self.started_at = row["started_at"]
         self.completed_at = row["completed_at"]
         self.failure_count = row["failure_count"]
+        self.attempt = row["attempt"]
         self.worker_name = row["worker_name"]
         self.percent_complete = row["percent_complete"]
         self.exception = JobException.from_json(row["exception"])
@@ -324,6 +350,11 @@ class Job:
 
     def perform(self) -> None:
         raise NotImplementedError(f"{self.class_name} does not implement perform()")
+
+    def retry_delay(self, attempt: int) -> float:
+        """Seconds to wait before automatic retry number `attempt` (1 for the first):
+        attempt**4 + 5, give or take 10 %. Override it for another schedule."""
+        return retry.default_delay(attempt)
 
     def progress(self, percent: float) -> None:
         """Records how far perform() got (0..100); stops it if an operator intervened."""
@@ -459,4 +490,9 @@ class Job:
 
 
 Job._fieldset = FieldSet(Job.class_name, {}, {name: getattr(Job, name) for name in SETTABLE})
-_RESERVED = {name for name in dir(Job) if not name.startswith("_")} - set(SETTABLE)
+_RESERVED = {
+    name: f"would hide Job.{name}"
+    for name in dir(Job)
+    if not name.startswith("_") and name not in SETTABLE
+}
+_RESERVED["connection"] = "is create()'s own argument (the application's connection)"

@@ -5,11 +5,12 @@ from __future__ import annotations
 import bz2
 import gzip
 import io
+import re
 import zipfile
 from pathlib import Path
 
 import pytest
-from batch_jobs import Shout, Silent, Squares, Upcase
+from batch_jobs import Hooks, Shout, Silent, Squares, Upcase
 from batching import people_csv, process, start, sweep
 
 import rocketjob as rj
@@ -108,7 +109,15 @@ def test_a_bad_upload_names_file_and_line_and_leaves_no_slice(
         job.upload(path)
     assert store.slice_counts(job.id) == {}  # type: ignore[arg-type]
     assert store.get_batch(job.id) is None  # type: ignore[arg-type]
+    failed = job.reload()  # not left waiting for good: the operator sees why
+    assert failed.state is rj.State.FAILED
+    assert failed.exception is not None
+    assert re.search(f"upload failed: .*{message}", failed.exception.message)
     assert job.upload(people_csv(tmp_path / "good.csv", 5)) == 5  # a new upload may follow
+    job.retry()
+    start(store)
+    process(store)
+    assert job.reload().state is rj.State.COMPLETED
 
 
 def test_an_unreadable_or_corrupt_file_is_named(store: Store, tmp_path: Path) -> None:
@@ -155,26 +164,44 @@ def test_download_is_refused_until_the_job_completed(store: Store, tmp_path: Pat
         Silent.create().download(tmp_path / "x")
 
 
-def test_workers_start_while_the_upload_streams_but_the_count_comes_last(
-    store: Store,
-) -> None:
+def test_no_slice_is_claimed_before_the_upload_was_read_whole(store: Store) -> None:
     job = Squares.create()
     start(store)  # before_batch ran: processing, with nothing uploaded yet
-    seen: list[rj.State] = []
+    during: list[int] = []
 
     def records() -> object:
         for n in range(6_000):
-            if n == 5_000:  # a chunk is in: workers process it while the upload goes on
-                process(store)
-                seen.append(job.reload().state)
-                assert job.batch_status().slices["completed"] > 0
+            if n == 5_000:  # chunks are in, but the file was not read to its end
+                during.append(len(process(store)))
             yield n
 
     assert job.upload(records()) == 6_000
-    assert seen == [rj.State.RUNNING]
+    assert during == [0]
     process(store)
     assert job.reload().state is rj.State.COMPLETED
     assert [r["n"] for r in job.output()] == list(range(6_000))
+
+
+def test_a_failed_upload_ran_no_record_and_fails_the_job(store: Store, tmp_path: Path) -> None:
+    log = tmp_path / "hooks.log"
+    job = Hooks.create(log=str(log))
+    start(store)  # before_batch ran: processing, waiting for its records
+
+    def records() -> object:
+        for n in range(300):
+            if n == 250:
+                process(store)  # a worker looks for slices meanwhile
+                raise OSError("the partner's server went away")
+            yield f"line {n}"
+
+    with pytest.raises(OSError, match="went away"):
+        job.upload(records())
+    failed = job.reload()
+    assert failed.state is rj.State.FAILED
+    assert failed.exception is not None
+    assert failed.exception.message == "upload failed: the partner's server went away"
+    assert store.slice_counts(job.id) == {}  # type: ignore[arg-type]
+    assert log.read_text() == "before\n"  # and no record was processed
 
 
 def test_an_empty_upload_completes_the_job(store: Store) -> None:
@@ -208,7 +235,6 @@ def test_an_upload_that_replaces_a_failed_one_is_read_with_its_own_header(
     def records() -> object:
         for i in range(6_000):
             if i == 5_500:
-                process(store)  # workers took slices of this upload (and its header)
                 yield "not a dict"
             yield {"id": str(i), "name": f"n{i}", "city": "x"}
 
@@ -218,6 +244,7 @@ def test_an_upload_that_replaces_a_failed_one_is_read_with_its_own_header(
     swapped = tmp_path / "swapped.csv"
     swapped.write_text("name,id\nada,1\nbob,2\n")
     assert job.upload(swapped) == 2
+    job.retry()
     process(store)
     assert job.reload().state is rj.State.COMPLETED
     assert list(job.output()) == [{"name": "ADA", "id": "1"}, {"name": "BOB", "id": "2"}]

@@ -134,3 +134,14 @@ class FailsAfter(rj.BatchJob):
 
     def perform(self, record: str) -> str:
         return record
+
+
+class Echo(rj.BatchJob):
+    """JSON lines in, each record out unchanged."""
+
+    slice_size = 2
+    input_format = "jsonl"
+    output_format = "jsonl"
+
+    def perform(self, record: Any) -> Any:
+        return record

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import bz2
+import codecs
 import csv
 import gzip
 import io
+import json
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -17,12 +19,15 @@ from hypothesis import strategies as st
 import rocketjob as rj
 from rocketjob.batch.files import open_source, open_target
 from rocketjob.batch.formats import BadOutput, encode_output, parse_output, reader_for
+from rocketjob.batch.formulas import escaped_cell, escaped_csv
 from rocketjob.batch.slices import decode_output, decode_records, encode_records
 from rocketjob.batch.slices import encode_output as compress
 
 
-def chunks(text: bytes, fmt: str | None, size: int = 2, name: str = "in.csv") -> list[Any]:
-    reader = reader_for(io.BytesIO(text), name, fmt, "utf-8")
+def chunks(
+    text: bytes, fmt: str | None, size: int = 2, name: str = "in.csv", encoding: str | None = None
+) -> list[Any]:
+    reader = reader_for(io.BytesIO(text), name, fmt, encoding)
     return [reader.header, *reader.chunks(size)]
 
 
@@ -55,10 +60,58 @@ def test_bytes_that_do_not_decode_name_the_line() -> None:
         chunks(b"id,name\n1,a\n2,\xff\xfe\n", "csv")
 
 
+@pytest.mark.parametrize(
+    ("encoding", "plain", "bad"),
+    [("utf-16", "utf-16-le", b"\x00\xdc"), ("utf-32-be", "utf-32-be", b"\xff" * 4)],
+)
+def test_utf_16_and_32_lines_are_counted_across_reads(
+    encoding: str, plain: str, bad: bytes
+) -> None:
+    lines = [f"{i},\u0a0a\n" for i in range(150_000)]  # several reads of a MiB
+    data = "".join(["id,name\n", *lines]).encode(encoding)
+    if encoding == "utf-32-be":
+        data = codecs.BOM_UTF32_BE + data
+    assert sum(map(len, chunks(data, "csv", size=100_000)[1:])) == 150_000
+    cut = data.index("\n119999,".encode(plain)) + len("\n".encode(plain))
+    with pytest.raises(rj.UploadError, match=f"line 120001: cannot be decoded as {plain}"):
+        chunks(data[:cut] + bad + data[cut:], "csv")
+    with pytest.raises(rj.UploadError, match=r"line 150002: cannot be decoded .*truncated data"):
+        chunks(data + b"x", "csv")
+
+
+def test_a_given_encoding_wins_over_a_byte_order_mark_and_an_unknown_one_is_named() -> None:
+    assert chunks("id\nZoë\n".encode("utf-16-be"), "csv", encoding="utf-16-be") == [
+        ["id"],
+        [["Zoë"]],
+    ]
+    latin = "ÿþid\r\ncafé\r\n".encode("cp1252")  # ÿþ: the bytes of the UTF-16 LE mark
+    assert chunks(latin, "csv", encoding="cp1252") == [["ÿþid"], [["café"]]]
+    with pytest.raises(rj.UploadError, match=r"^in\.csv: unknown text encoding 'klingon'$"):
+        chunks(b"id\n", "csv", encoding="klingon")
+
+
 def test_json_lines_skip_blank_lines_and_bad_json_names_the_line() -> None:
     assert chunks(b'1\n\n{"a": [2]}\n"x"\n', "jsonl", 5) == [None, [1, {"a": [2]}, "x"]]
     with pytest.raises(rj.UploadError, match=r"line 2: not valid JSON"):
         chunks(b"1\n{oops\n", "jsonl", name="n.jsonl")
+
+
+@pytest.mark.parametrize("depth", [600, 100_000])
+def test_json_nested_too_deeply_names_the_line_instead_of_a_recursion_error(depth: int) -> None:
+    deep = b"[" * depth + b"]" * depth
+    with pytest.raises(rj.UploadError, match=r"^n\.jsonl, line 2: JSON nested too deeply"):
+        chunks(b"1\n" + deep + b"\n", "jsonl", name="n.jsonl")
+    nested = b"[" * 400 + b'"[[[[{{{{"' + b"]" * 400
+    assert chunks(nested + b"\n", "jsonl") == [None, [json.loads(nested)]]
+
+
+def test_csv_lines_ending_in_a_carriage_return_alone_are_named() -> None:
+    with pytest.raises(rj.UploadError) as refused:
+        chunks(b"id,name\r1,a\r2,b\r", "csv")
+    assert str(refused.value) == (
+        "in.csv, line 1: not valid CSV: a carriage return outside quotes "
+        "(lines end at \\n or \\r\\n, not at \\r alone)"
+    )
 
 
 def test_raw_lines_keep_blank_lines_and_drop_line_ends() -> None:
@@ -133,6 +186,35 @@ def test_a_zip_must_hold_one_file_and_a_missing_file_is_named(tmp_path: Path) ->
         pass
 
 
+def zip_with(path: Path, flags: int = 0, method: int | None = None) -> Path:
+    """A zip of one CSV whose headers say it is encrypted (flags 1) or packed by `method`."""
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("a.csv", "id\n1\n")
+    data = bytearray(path.read_bytes())
+    for signature, at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):  # local, central
+        header = data.index(signature) + at
+        data[header] |= flags
+        if method is not None:
+            data[header + 2 : header + 4] = method.to_bytes(2, "little")
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("flags", "method", "problem"),
+    [(1, None, r"it is encrypted \(password protected\)$"), (0, 99, "method is not supported")],
+)
+def test_a_zip_member_that_cannot_be_opened_is_named(
+    tmp_path: Path, flags: int, method: int | None, problem: str
+) -> None:
+    path = zip_with(tmp_path / "in.zip", flags, method)
+    with (
+        pytest.raises(rj.UploadError, match=rf"in\.zip:a\.csv: cannot be read: .*{problem}"),
+        open_source(path),
+    ):
+        pass
+
+
 def test_a_failed_write_leaves_no_file(tmp_path: Path) -> None:
     path = tmp_path / "out.csv.gz"
 
@@ -144,6 +226,13 @@ def test_a_failed_write_leaves_no_file(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError):
         interrupted()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_that_cannot_be_written_is_named_by_its_own_name(tmp_path: Path) -> None:
+    path = tmp_path / "missing" / "out.csv"
+    with pytest.raises(FileNotFoundError) as refused, open_target(path):
+        pass
+    assert refused.value.filename == str(path)
 
 
 def test_batch_job_classes_declare_known_formats() -> None:
@@ -170,3 +259,29 @@ def test_csv_output_is_what_the_csv_writer_writes(records: list[dict[str, str]])
     writer = csv.writer(written)
     writer.writerows([r["a"], r["b"], r["c"]] for r in records)
     assert encode_output("csv", records, ["a", "b", "c"]) == (written.getvalue(), len(records))
+
+
+def written(rows: list[list[str]]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    return buffer.getvalue()
+
+
+def test_cells_a_spreadsheet_would_run_get_a_leading_quote() -> None:
+    rows = [
+        ["=1+2", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\t=x", "\r=x"],
+        ["a=b", "-12.5", "+33", "1e-5", "", "x, =y"],
+    ]
+    assert list(csv.reader(io.StringIO(escaped_csv(written(rows)), newline=""))) == [
+        ["'=1+2", "'+cmd|' /C calc'!A0", "'-2+3", "'@SUM(A1)", "'\t=x", "'\r=x"],
+        ["a=b", "-12.5", "+33", "1e-5", "", "x, =y"],
+    ]
+    assert escaped_csv("a,b\r\n") == "a,b\r\n"
+
+
+@given(st.lists(st.lists(st.text(alphabet=st.sampled_from('=+-@\t\r\n,"a1.e '), max_size=6))))
+def test_formula_escaping_misses_no_cell_and_changes_no_other(rows: list[list[str]]) -> None:
+    escaped = list(csv.reader(io.StringIO(escaped_csv(written(rows)), newline="")))
+    assert escaped == [[escaped_cell(cell) for cell in row] for row in rows]
+    for cell in (cell for row in escaped for cell in row):
+        assert not cell.startswith(("=", "@", "\t", "\r"))

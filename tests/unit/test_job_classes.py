@@ -113,6 +113,11 @@ def test_a_field_may_not_hide_a_job_method() -> None:
         type("Bad", (rj.Job,), {"__annotations__": {"retry": int}, "__module__": __name__})
 
 
+def test_a_field_may_not_be_named_like_create_s_connection_argument() -> None:
+    with pytest.raises(TypeError, match=r"field 'connection' is create\(\)'s own argument"):
+        type("Bad", (rj.Job,), {"__annotations__": {"connection": str}, "__module__": __name__})
+
+
 def test_unsaved_jobs_run_inline_in_memory() -> None:
     job = Greeting(name="Ada")
     with pytest.raises(NotImplementedError):

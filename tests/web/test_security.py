@@ -122,3 +122,21 @@ def test_mounted_under_a_prefix_every_link_form_and_script_uses_it(store: Store)
         assert job.reload().state is rj.State.PAUSED
         assert client.get("/ops/rocketjob/api/jobs/counts").json()["paused"] == 1
         assert client.get("/ops/rocketjob/api/openapi.json").status_code == 200
+
+
+@pytest.mark.parametrize("origin", ["http://[", "http://[::1", "https://evil.example"])
+def test_a_form_from_a_bad_or_foreign_origin_is_refused_readably(
+    store: Store, client: TestClient, origin: str
+) -> None:
+    job = Noop.create()
+    page = client.get(f"/jobs/{job.id}").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token is not None
+    response = client.post(
+        f"/jobs/{job.id}/pause",
+        data={"csrf_token": token.group(1), "confirmed": "yes"},
+        headers={"origin": origin},
+    )
+    assert response.status_code == 403
+    assert f"this form was sent from {origin}, not from Mission Control" in text_of(response.text)
+    assert job.reload().state is rj.State.QUEUED

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from gates import Gate
 from processes import finish, rocketjob, start_rocketjob, wait_until
 from sample_jobs import Fails, Kept, Noop, Record, Slow
+from workers import running_worker
 
 import rocketjob as rj
 from rocketjob.store import NewJob, Store
@@ -136,3 +138,21 @@ def test_two_processes_with_threads_run_every_job_exactly_once(
         assert "database is locked" not in output
     assert sorted(ran(out)) == ids
     assert rj.Job.counts()["completed"] == 400
+
+
+def test_a_burst_worker_stays_to_requeue_and_run_what_a_dead_worker_held(
+    store: Store, database_url: str, tmp_path: Path
+) -> None:
+    gate = Gate(tmp_path)
+    job = Slow.create(steps=5, step_seconds=0.01, gate=str(gate))
+    reaping = ("--zombie-timeout", "2", "--poll-interval", "0.1")
+    with running_worker(database_url, *reaping) as doomed:
+        gate.wait_reached()
+        doomed.kill()
+    gate.open()
+    wait_until(lambda: not rj.list_workers() or rj.list_workers()[0].is_stale(
+        store.now(), timedelta(seconds=2)
+    ))  # fmt: skip
+    log = burst(database_url, *reaping)
+    assert job.reload().state is rj.State.COMPLETED
+    assert "requeued: its worker stopped heartbeating" in log

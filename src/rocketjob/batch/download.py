@@ -12,6 +12,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from rocketjob.batch.files import open_target
 from rocketjob.batch.formats import parse_output
+from rocketjob.batch.formulas import escaped_csv, escaped_row
 from rocketjob.batch.slices import FailedRecord, decode_output, decode_records
 from rocketjob.config import get_store
 from rocketjob.errors import OutputNotReady
@@ -28,8 +29,9 @@ PAGE = 16
 Target = str | os.PathLike[str] | IO[bytes] | IO[str]
 
 
-def ready(job: BatchJob) -> tuple[str, list[str] | None]:
-    """The output format and CSV header, once the job has finished processing."""
+def ready(job: BatchJob) -> tuple[str, Row]:
+    """The output format and the batch (its CSV headers), once the job has finished
+    processing."""
     job.reload()
     if job.output_format is None:
         raise OutputNotReady(f"{job.class_name} keeps no output (its output_format is None)")
@@ -44,7 +46,7 @@ def ready(job: BatchJob) -> tuple[str, list[str] | None]:
             f"job {job.id} is {doing}: its output can be downloaded once it has completed"
         )
     batch = get_store().get_batch(job._saved_id())
-    return job.output_format, (batch or {}).get("output_header")
+    return job.output_format, batch or {}
 
 
 def _output_slices(job_id: int) -> Iterator[Row]:
@@ -55,8 +57,8 @@ def _output_slices(job_id: int) -> Iterator[Row]:
         after = int(rows[-1]["position"])
 
 
-def download(job: BatchJob, target: Target) -> int:
-    chunks = output_bytes(job)
+def download(job: BatchJob, target: Target, *, escape_formulas: bool = False) -> int:
+    chunks = output_bytes(job, escape_formulas=escape_formulas)
     if isinstance(target, str | os.PathLike):
         with open_target(target) as out:
             return _write(chunks, out)
@@ -74,30 +76,43 @@ class OutputChunks:
     """The output file's bytes, a slice at a time (CSV: the header first); `records`
     counts the records handed out so far."""
 
-    def __init__(self, job_id: int, output_format: str, header: list[str] | None) -> None:
+    def __init__(self, job_id: int, output_format: str, batch: Row, escape_formulas: bool) -> None:
         self.job_id = job_id
         self.output_format = output_format
-        self.header = header
+        self.header: list[str] | None = batch.get("output_header")
+        # Without records the output header was never fixed: the input's stands in.
+        self.empty_header: list[str] | None = batch.get("input_header")
+        self.escape_formulas = escape_formulas and output_format == "csv"
         self.records = 0
 
     def __iter__(self) -> Iterator[bytes]:
-        if self.output_format == "csv" and self.header:
-            line = io.StringIO()
-            csv.writer(line).writerow(self.header)
-            yield line.getvalue().encode("utf-8")
+        csv_output = self.output_format == "csv"
+        if csv_output and self.header:
+            yield self._csv_line(self.header)
         for row in _output_slices(self.job_id):
             self.records += int(row["output_count"])
-            yield decode_output(row["output"])
+            data = decode_output(row["output"])
+            if self.escape_formulas:
+                data = escaped_csv(data.decode("utf-8")).encode("utf-8")
+            yield data
+        if csv_output and not self.header and not self.records and self.empty_header:
+            yield self._csv_line(self.empty_header)  # every chunk before was empty
+
+    def _csv_line(self, fields: list[str]) -> bytes:
+        line = io.StringIO()
+        csv.writer(line).writerow(escaped_row(fields) if self.escape_formulas else fields)
+        return line.getvalue().encode("utf-8")
 
 
-def output_bytes(job: BatchJob) -> OutputChunks:
+def output_bytes(job: BatchJob, *, escape_formulas: bool = False) -> OutputChunks:
     """Refuses (OutputNotReady) now, before any byte is handed out."""
-    output_format, header = ready(job)
-    return OutputChunks(job._saved_id(), output_format, header)
+    output_format, batch = ready(job)
+    return OutputChunks(job._saved_id(), output_format, batch, escape_formulas)
 
 
 def output_records(job: BatchJob) -> Iterator[Any]:
-    output_format, header = ready(job)
+    output_format, batch = ready(job)
+    header = batch.get("output_header")
     for row in _output_slices(job._saved_id()):
         text = decode_output(row["output"]).decode("utf-8")
         yield from parse_output(output_format, text, header)
@@ -127,7 +142,7 @@ def failed_records(job: BatchJob, position: int | None = None) -> Iterator[Faile
         after = int(rows[-1]["position"])
 
 
-def download_failed(job: BatchJob, target: Target) -> int:
+def download_failed(job: BatchJob, target: Target, *, escape_formulas: bool = False) -> int:
     """Writes the failed records as CSV: number, exception, then the record's fields."""
     count = 0
     with ExitStack() as stack:
@@ -136,13 +151,13 @@ def download_failed(job: BatchJob, target: Target) -> int:
         else:
             out = target
         text = isinstance(out, io.TextIOBase)
-        for line in failed_records_csv(job):
+        for line in failed_records_csv(job, escape_formulas=escape_formulas):
             out.write(line if text else line.encode("utf-8"))
             count += 1
     return count - 1  # the header line
 
 
-def failed_records_csv(job: BatchJob) -> Iterator[str]:
+def failed_records_csv(job: BatchJob, *, escape_formulas: bool = False) -> Iterator[str]:
     """The failed records as CSV lines: record_number, exception_class, exception_message,
     then the record's fields (CSV input) or the record itself."""
     header: list[str] | None = None
@@ -154,7 +169,7 @@ def failed_records_csv(job: BatchJob) -> Iterator[str]:
     def line(values: list[Any]) -> str:
         buffer.seek(0)
         buffer.truncate()
-        writer.writerow(values)
+        writer.writerow(escaped_row(values) if escape_formulas else values)
         return buffer.getvalue()
 
     yield line(["record_number", "exception_class", "exception_message", *(header or ["record"])])

@@ -19,6 +19,7 @@ from typing import IO, cast
 from rocketjob.errors import UploadError
 
 PathLike = str | os.PathLike[str]
+ENCRYPTED = 0x1  # the zip flag bit of a password-protected member
 
 
 @dataclass
@@ -76,7 +77,14 @@ def _zip_member(stack: ExitStack, raw: IO[bytes], name: str) -> tuple[IO[bytes],
         raise UploadError(
             name, None, f"a zip file to upload must hold exactly one file, not {len(members)}"
         )
-    return stack.enter_context(archive.open(members[0])), f"{name}:{members[0].filename}"
+    member = f"{name}:{members[0].filename}"
+    if members[0].flag_bits & ENCRYPTED:
+        raise UploadError(member, None, "cannot be read: it is encrypted (password protected)")
+    try:
+        opened = archive.open(members[0])
+    except NotImplementedError as error:  # a compression method zipfile does not know
+        raise UploadError(member, None, f"cannot be read: {error}") from None
+    return stack.enter_context(opened), member
 
 
 @contextmanager
@@ -88,7 +96,10 @@ def open_target(path: PathLike) -> Iterator[IO[bytes]]:
     """
     final = Path(path)
     temporary = final.parent / f".{final.name}.{uuid.uuid4().hex[:8]}.part"
-    raw = open(temporary, "xb")  # noqa: SIM115 - closed by the stack below
+    try:
+        raw = open(temporary, "xb")  # noqa: SIM115 - closed by the stack below
+    except OSError as error:  # named by the file asked for, not by its temporary
+        raise OSError(error.errno, error.strerror, os.fspath(path)) from None
     try:
         with ExitStack() as stack:
             stack.enter_context(raw)

@@ -10,66 +10,27 @@ from __future__ import annotations
 import csv
 import io
 import json
-import zipfile
-import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import islice
 from operator import itemgetter
 from typing import IO, Any
 
+from rocketjob.batch.lines import Lines
 from rocketjob.errors import UploadError
 
 INPUT_FORMATS = (None, "csv", "jsonl")
 OUTPUT_FORMATS = (None, "csv", "jsonl", "lines")
-# Lines decoded at a time: big enough to keep the per-line cost in C.
-READ_BLOCK = 1 << 20
-_READ_ERRORS = (OSError, EOFError, zlib.error, zipfile.BadZipFile)
-
-
-class Lines:
-    """The text lines of a byte (or text) stream, counted, with errors naming the line."""
-
-    def __init__(self, stream: IO[bytes] | IO[str], name: str, encoding: str) -> None:
-        self.stream = stream
-        self.name = name
-        self.encoding = encoding
-        self.line = 0  # lines handed out so far
-
-    def __iter__(self) -> Iterator[str]:
-        first = True
-        while True:
-            try:
-                block: list[Any] = self.stream.readlines(READ_BLOCK)
-            except UnicodeDecodeError as error:  # a text stream decoding as it reads
-                raise self.error(self.line + 1, f"cannot be decoded: {error.reason}") from None
-            except _READ_ERRORS as error:
-                raise self.error(self.line + 1, f"cannot be read further: {error}") from None
-            if not block:
-                return
-            lines = block if isinstance(block[0], str) else self._decode(block)
-            if first:
-                first = False
-                if lines[0].startswith("\ufeff"):  # a byte order mark is not data
-                    lines[0] = lines[0][1:]
-            self.line += len(lines)
-            yield from lines
-
-    def _decode(self, block: list[bytes]) -> list[str]:
-        encoding = self.encoding
-        try:
-            return [raw.decode(encoding) for raw in block]
-        except UnicodeDecodeError:
-            for index, raw in enumerate(block):
-                try:
-                    raw.decode(encoding)
-                except UnicodeDecodeError as error:
-                    problem = f"cannot be decoded as {encoding}: {error.reason}"
-                    raise self.error(self.line + index + 1, problem) from None
-            raise
-
-    def error(self, line: int, problem: str) -> UploadError:
-        return UploadError(self.name, f"line {line}", problem)
+# A CSV field may be as long as a record may be (the csv module stops at 128 KiB): set
+# once for the process, so upload, processing and output() read the same fields.
+csv.field_size_limit(2**31 - 1)
+# JSON deeper than this is refused: a worker decoding it must stay far from the
+# recursion limit (json.loads fails near 1,000 levels, later in a deeper stack).
+MAX_NESTING = 500
+TOO_DEEP = f"JSON nested too deeply (more than {MAX_NESTING} levels)"
+CARRIAGE_RETURN = "a carriage return outside quotes (lines end at \\n or \\r\\n, not at \\r alone)"
+# Separators a one-column CSV header must not hold unless its delimiter was named.
+OTHER_DELIMITERS = (";", "\t", "|")
 
 
 class RecordReader(ABC):
@@ -103,9 +64,14 @@ class JsonLines(RecordReader):
             if not line or line.isspace():
                 continue
             try:
-                chunk.append(loads(line))
+                record = loads(line)
             except ValueError as error:
                 raise self.lines.error(number, f"not valid JSON: {error}") from None
+            except RecursionError:
+                raise self.lines.error(number, TOO_DEEP) from None
+            if line.count("[") + line.count("{") > MAX_NESTING and _nesting(record) > MAX_NESTING:
+                raise self.lines.error(number, TOO_DEEP)
+            chunk.append(record)
             if len(chunk) == size:
                 yield chunk
                 chunk = []
@@ -113,22 +79,38 @@ class JsonLines(RecordReader):
             yield chunk
 
 
+def _nesting(value: Any) -> int:
+    """How many containers deep a JSON value goes, found level by level (no recursion)."""
+    depth = 0
+    level = [value] if isinstance(value, list | dict) else []
+    while level:
+        depth += 1
+        children = [c for v in level for c in (v.values() if isinstance(v, dict) else v)]
+        level = [c for c in children if isinstance(c, list | dict)]
+    return depth
+
+
 class CsvRows(RecordReader):
     """CSV rows stored as lists; the header is read first and kept once per job."""
 
-    def __init__(self, lines: Lines) -> None:
+    def __init__(self, lines: Lines, delimiter: str | None) -> None:
         self.lines = lines
-        self.rows = csv.reader(iter(lines), strict=True)
+        self.rows = csv.reader(iter(lines), strict=True, delimiter=delimiter or ",")
         for row in self._guarded(self.rows):
             if row:
                 self.header = _checked_header(row, lines, self.rows.line_num)
+                if delimiter is None:
+                    _refuse_another_delimiter(self.header, lines, self.rows.line_num)
                 break
 
     def _guarded(self, rows: Iterator[list[str]]) -> Iterator[list[str]]:
         try:
             yield from rows
         except csv.Error as error:
-            raise self.lines.error(self.rows.line_num, f"not valid CSV: {error}") from None
+            problem = str(error)
+            if problem.startswith("new-line character seen in unquoted field"):
+                problem = CARRIAGE_RETURN  # the csv module's advice is for programmers
+            raise self.lines.error(self.rows.line_num, f"not valid CSV: {problem}") from None
 
     def chunks(self, size: int) -> Iterator[list[Any]]:
         if self.header is None:
@@ -157,6 +139,28 @@ def _checked_header(row: list[str], lines: Lines, line: int) -> list[str]:
             raise lines.error(line, f"the header names column {name!r} twice")
         seen.add(name)
     return row
+
+
+def _refuse_another_delimiter(header: list[str], lines: Lines, line: int) -> None:
+    """A header read as one column that holds another usual delimiter: the whole file
+    would load as one column, silently. Naming the delimiter (even ",") loads it."""
+    if len(header) != 1:
+        return
+    for other in OTHER_DELIMITERS:
+        if other in header[0]:
+            raise lines.error(
+                line,
+                f"the header is one column holding {other!r}: if the file is separated by "
+                f"{other!r}, name its delimiter (upload(delimiter={other!r}), or "
+                f"--delimiter {other!r} on the command line)",
+            )
+
+
+def delimiter_problem(delimiter: str) -> str | None:
+    """Why `delimiter` cannot separate CSV fields, or None when it can."""
+    if len(delimiter) != 1 or delimiter in '"\r\n':
+        return f"a CSV delimiter is one character, not a quote or line end: not {delimiter!r}"
+    return None
 
 
 class GivenRecords(RecordReader):
@@ -205,11 +209,22 @@ class GivenRecords(RecordReader):
 
 
 def reader_for(
-    source: IO[bytes] | IO[str], name: str, input_format: str | None, encoding: str
+    source: IO[bytes] | IO[str],
+    name: str,
+    input_format: str | None,
+    encoding: str | None,
+    delimiter: str | None = None,
 ) -> RecordReader:
+    """Reads `source`; `encoding` None: as its byte order mark says, else UTF-8."""
+    if delimiter is not None:
+        if input_format != "csv":
+            kind = input_format or "lines"
+            raise UploadError(name, None, f"a delimiter separates CSV fields; it reads {kind}")
+        if bad := delimiter_problem(delimiter):
+            raise UploadError(name, None, bad)
     lines = Lines(source, name, encoding)
     if input_format == "csv":
-        return CsvRows(lines)
+        return CsvRows(lines, delimiter)
     if input_format == "jsonl":
         return JsonLines(lines)
     return RawLines(lines)
@@ -342,6 +357,9 @@ def parse_output(output_format: str, text: str, header: Sequence[str] | None) ->
             fields = list(header)
             return (dict(zip(fields, row, strict=False)) for row in rows)
         return rows
+    # Records end at "\n" alone: str.splitlines() would also cut at U+2028, U+0085 and
+    # others that JSON strings and lines may hold.
+    lines = text.split("\n")[:-1]
     if output_format == "jsonl":
-        return map(json.loads, text.splitlines())
-    return iter(text.split("\n")[:-1])
+        return map(json.loads, lines)
+    return iter(lines)

@@ -58,28 +58,41 @@ class BatchJob(Job):
     # -- records in and out ---------------------------------------------------------------
 
     def upload(
-        self, source: Source, *, encoding: str = "utf-8", on_progress: Progress | None = None
+        self,
+        source: Source,
+        *,
+        encoding: str | None = None,
+        delimiter: str | None = None,
+        on_progress: Progress | None = None,
     ) -> int:
         """Streams records into slices; returns how many. Raises UploadError naming the
         file and line of bad input, leaving no slice behind.
 
         `source`: a path (.gz, .bz2, .zip read by name), a file object, or an iterable of
-        records. `on_progress(records, bytes_read)` is called as slices are stored.
+        records. `encoding` of the bytes: by default the one a byte order mark names
+        (UTF-8, UTF-16, UTF-32), else UTF-8. `delimiter` of CSV fields: by default ",",
+        and a one-column header holding ";", tab or "|" is refused as a likely mistake.
+        `on_progress(records, bytes_read)` is called as slices are stored.
         """
-        return upload(self, source, encoding=encoding, on_progress=on_progress)
+        return upload(self, source, encoding=encoding, delimiter=delimiter, on_progress=on_progress)
 
-    def download(self, target: downloads.Target) -> int:
+    def download(self, target: downloads.Target, *, escape_formulas: bool = False) -> int:
         """Writes the output in input order (CSV: header first), compressed by file name;
-        returns the records written. OutputNotReady until the job completed."""
-        return downloads.download(self, target)
+        returns the records written. OutputNotReady until the job completed.
+
+        `escape_formulas`: CSV cells a spreadsheet would run as formulas (starting with
+        =, +, -, @, tab or carriage return, plain numbers aside) get a leading "'".
+        """
+        return downloads.download(self, target, escape_formulas=escape_formulas)
 
     def output(self) -> Iterator[Any]:
         """The output records in input order (CSV: dicts keyed by the header)."""
         return downloads.output_records(self)
 
-    def output_bytes(self) -> Iterable[bytes]:
-        """The output file's bytes, a slice at a time: to stream a download."""
-        return downloads.output_bytes(self)
+    def output_bytes(self, *, escape_formulas: bool = False) -> Iterable[bytes]:
+        """The output file's bytes, a slice at a time: to stream a download (formulas
+        escaped as in download())."""
+        return downloads.output_bytes(self, escape_formulas=escape_formulas)
 
     # -- what operators see and do --------------------------------------------------------
 
@@ -124,13 +137,14 @@ class BatchJob(Job):
         """The record that raised in each failed slice, by position."""
         return downloads.failed_records(self)
 
-    def download_failed(self, target: downloads.Target) -> int:
-        """Writes the failed records as CSV (number, exception, fields); returns how many."""
-        return downloads.download_failed(self, target)
+    def download_failed(self, target: downloads.Target, *, escape_formulas: bool = False) -> int:
+        """Writes the failed records as CSV (number, exception, fields); returns how many.
+        Formulas are escaped as in download()."""
+        return downloads.download_failed(self, target, escape_formulas=escape_formulas)
 
-    def failed_records_csv(self) -> Iterator[str]:
+    def failed_records_csv(self, *, escape_formulas: bool = False) -> Iterator[str]:
         """The failed records as CSV lines, header first: to stream a download."""
-        return downloads.failed_records_csv(self)
+        return downloads.failed_records_csv(self, escape_formulas=escape_formulas)
 
     @staticmethod
     def workers_on(job_ids: Sequence[int]) -> dict[int, int]:

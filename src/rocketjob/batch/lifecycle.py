@@ -4,7 +4,8 @@ A worker claims a queued batch job like any job and runs `before_batch()`; the j
 moves to sub_state processing and is released: no worker owns it, every worker claims its
 slices. The worker that completes the last slice (once the upload ended) wins the move to
 `after` under a guard, runs `after_batch()` and completes the job. When only failed slices
-are left, the job fails with "N slices failed". A periodic sweep settles the jobs whose last
+are left, the job fails with "N slices failed" (or, if its class retries, they are tried
+again after the retry delay). A periodic sweep settles the jobs whose last
 slice's worker died before it could.
 """
 
@@ -16,6 +17,7 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 
+from rocketjob.behaviours import retry
 from rocketjob.config import get_store
 from rocketjob.execution import load_claimed
 from rocketjob.jobs import Job, JobInterrupted
@@ -143,6 +145,11 @@ def settle(store: Store, job_id: int, worker_name: str) -> tuple[Job, Claim] | N
         return None
     if failed:
         message = f"{failed} slice{'' if failed == 1 else 's'} failed"
+        row = store.get_job(job_id)
+        run_at = None if row is None else retry.batch_retry_at(Job.from_row(row), store.now())
+        if row is not None and run_at is not None:  # its class retries the failed slices
+            store.retry_batch_job(job_id, row["version"], failed, run_at, message, worker_name)
+            return None
         exception = JobException("rocketjob.SlicesFailed", message, [], worker_name)
         store.fail_batch_job(job_id, failed, exception.to_json(), worker_name)
         return None

@@ -20,7 +20,11 @@ _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 def encode_records(records: list[Any]) -> bytes:
     """Raises TypeError or ValueError when a record cannot be stored as JSON."""
-    return zlib.compress(_encode(records).encode("utf-8"), LEVEL)
+    try:
+        text = _encode(records)
+    except RecursionError:
+        raise ValueError("nested too deeply to be stored as JSON") from None
+    return zlib.compress(text.encode("utf-8"), LEVEL)
 
 
 def decode_records(payload: bytes) -> list[Any]:

@@ -1,7 +1,8 @@
 """The JSON API under /api: jobs, their counts and actions, and the workers.
 
-Writes require `Content-Type: application/json` (the body may be empty): a browser cannot
-send that from another site without a CORS preflight, which is never granted.
+Writes take no body or a JSON one, and never come from another site's page (see
+security.check_api_write). Every error answers `{"detail": …}`: a sentence, or for 422
+the list of what was wrong where, as OpenAPI documents.
 """
 
 from __future__ import annotations
@@ -10,158 +11,63 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
-from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
 import rocketjob as rj
 from rocketjob.config import get_store
 from rocketjob.mission_control import views
-from rocketjob.mission_control.security import current_user
+from rocketjob.mission_control.openapi import WRITE_ERRORS, errors, links, operation_id
+from rocketjob.mission_control.schemas import (
+    TEXT,
+    CountsOut,
+    FailIn,
+    JobDetailOut,
+    JobPageOut,
+    WorkerOut,
+    WorkersAskedOut,
+)
+from rocketjob.mission_control.security import check_api_write, current_user
 from rocketjob.states import list_state
 
 ListState = Literal["running", "scheduled", "queued", "paused", "failed", "aborted", "completed"]
 JobActionName = Literal["pause", "resume", "retry", "fail", "abort", "run_now"]
 WorkerActionName = Literal["pause", "resume", "stop"]
-# Text that reaches the database: bounded, and without NUL (no database stores it).
-TEXT = r"^[^\x00]*$"
 Search = Annotated[
     str | None, Query(max_length=200, pattern=TEXT, description="Class name or description")
 ]
 Cursor = Annotated[str | None, Query(max_length=100, description="next_cursor of a page")]
-ClassFilter = Annotated[
-    str | None, Query(alias="class", max_length=300, pattern=TEXT, description="A job class")
-]
+# Class and worker names are as long as the database holds them: a shorter cap would
+# break the links of the groups and workers whose names pass it.
+ClassFilter = Annotated[str | None, Query(alias="class", pattern=TEXT, description="A job class")]
 ExceptionFilter = Annotated[
-    str | None,
-    Query(alias="exception", max_length=300, pattern=TEXT, description="An exception class"),
+    str | None, Query(alias="exception", pattern=TEXT, description="An exception class")
 ]
 JobId = Annotated[int, Path(ge=1, le=2**63 - 1)]
-WorkerName = Annotated[str, Path(max_length=300, pattern=TEXT)]
+WorkerName = Annotated[str, Path(pattern=TEXT)]
 PAGE_SIZE = 50
 
 
 class InvalidInput(ValueError):
-    """Input that passed the types but not the meaning (a cursor that is no cursor)."""
+    """Input that passed the types but not the meaning (a cursor that is no cursor);
+    `loc` says where, as in validation errors: ("query", "cursor")."""
+
+    def __init__(self, message: str, loc: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.loc = loc
 
 
-class JobExceptionOut(BaseModel):
-    class_name: str
-    message: str
-    backtrace: list[str]
-    worker_name: str | None
-
-
-class HistoryOut(BaseModel):
-    at: datetime
-    from_state: str | None
-    to_state: str
-    action: str
-    by: str
-    message: str | None
-
-
-class JobOut(BaseModel):
-    id: int
-    class_name: str
-    description: str | None
-    state: str
-    list_state: str = Field(
-        description="state as the lists show it: queued jobs waiting for run_at are `scheduled`"
-    )
-    sub_state: str | None
-    priority: int
-    run_at: datetime | None
-    expires_at: datetime | None
-    destroy_on_complete: bool
-    created_at: datetime | None
-    started_at: datetime | None
-    completed_at: datetime | None
-    failure_count: int
-    worker_name: str | None
-    percent_complete: int
-    duration_seconds: float = Field(description="time in the state that matters (DESIGN §4)")
-    exception: JobExceptionOut | None
-    fields: dict[str, Any]
-    load_error: str | None
-    actions: list[str] = Field(description="the operator actions its state allows")
-
-
-class FailureGroupOut(BaseModel):
-    class_name: str
-    slices: int
-    first_position: int
-
-
-class BatchOut(BaseModel):
-    record_count: int | None = Field(description="null while the upload goes on")
-    uploaded_records: int
-    slice_size: int
-    slices: dict[str, int] = Field(description="slices per state: queued, running, failed, …")
-    records_done: int
-    percent_complete: int
-    records_per_s: float | None
-    eta_seconds: float | None
-    workers: int = Field(description="workers running its slices now")
-    failures_by_exception: list[FailureGroupOut]
-
-
-class JobDetailOut(JobOut):
-    history: list[HistoryOut]
-    batch: BatchOut | None = Field(None, description="batch jobs: their records and slices")
-
-
-class JobPageOut(BaseModel):
-    jobs: list[JobOut]
-    next_cursor: str | None
-
-
-class CountsOut(BaseModel):
-    all: int
-    running: int
-    scheduled: int
-    queued: int
-    paused: int
-    failed: int
-    aborted: int
-    completed: int
-
-
-class WorkerJobOut(BaseModel):
-    id: int
-    class_name: str
-    description: str | None
-    started_at: datetime | None
-    percent_complete: int
-
-
-class WorkerOut(BaseModel):
-    name: str
-    host: str
-    pid: int
-    state: str
-    desired_state: str | None
-    threads: int
-    busy: int
-    started_at: datetime
-    heartbeat_at: datetime
-    heartbeat_age_seconds: float
-    stale: bool
-    jobs: list[WorkerJobOut]
-
-
-class WorkersAskedOut(BaseModel):
-    asked: list[str] = Field(description="names of the workers asked")
-    desired_state: str
-
-
-class FailIn(BaseModel):
-    reason: str | None = Field(None, max_length=1000, pattern=TEXT)
-
-
-def require_json(request: Request) -> None:
+def guard_write(request: Request) -> None:
+    check_api_write(request)
+    if not _has_body(request):
+        return
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json":
-        raise HTTPException(415, "send writes with Content-Type: application/json")
+        raise HTTPException(415, "send a request body as JSON, with Content-Type: application/json")
+
+
+def _has_body(request: Request) -> bool:
+    length = request.headers.get("content-length")
+    return "transfer-encoding" in request.headers or (length is not None and length != "0")
 
 
 def actor(request: Request) -> str:
@@ -179,7 +85,9 @@ def load_page(
     exception_class: str | None = None,
 ) -> rj.JobPage:
     if q and (class_name or exception_class):
-        raise InvalidInput("search, or filter by job and exception class, not both at once")
+        raise InvalidInput(
+            "search, or filter by job and exception class, not both at once", ("query", "q")
+        )
     try:
         return rj.Job.page(
             state,
@@ -189,8 +97,15 @@ def load_page(
             class_name=class_name or None,
             exception_class=exception_class or None,
         )
-    except ValueError as error:
-        raise InvalidInput(str(error)) from None
+    except (ValueError, OverflowError) as error:
+        # OverflowError: a Scheduled cursor whose time zone moves it past year 1 or 9999.
+        raise InvalidInput(_cursor_refused(cursor, error), ("query", "cursor")) from None
+
+
+def _cursor_refused(cursor: str | None, error: Exception) -> str:
+    if isinstance(error, OverflowError):
+        return f"invalid cursor {cursor!r}: its time is out of range"
+    return str(error)
 
 
 def job_out(job: rj.Job, now: datetime) -> dict[str, Any]:
@@ -210,6 +125,8 @@ def job_out(job: rj.Job, now: datetime) -> dict[str, Any]:
         "started_at": job.started_at,
         "completed_at": job.completed_at,
         "failure_count": job.failure_count,
+        "attempt": job.attempt,
+        "retry_limit": type(job).retry_limit,
         "worker_name": job.worker_name,
         "percent_complete": job.percent_complete,
         "duration_seconds": views.job_duration(job, now).total_seconds(),
@@ -220,9 +137,19 @@ def job_out(job: rj.Job, now: datetime) -> dict[str, Any]:
     }
 
 
+# A failure's history entry says what followed it by the state it led to.
+_FAILURE_THEN = {"queued": "retried", "running": "slices_retried"}
+
+
 def job_detail(job: rj.Job, now: datetime) -> dict[str, Any]:
-    history = [vars(entry) for entry in job.history()]
-    detail = {**job_out(job, now), "history": history}
+    entries = job.history()
+    history = [vars(entry) for entry in entries]
+    failures = [
+        {"at": e.at, "message": e.message, "then": _FAILURE_THEN.get(e.to_state, "failed")}
+        for e in entries
+        if e.action == "fail"
+    ]
+    detail = {**job_out(job, now), "history": history, "failures": failures}
     if isinstance(job, rj.BatchJob):
         status = job.batch_status()
         detail["batch"] = {
@@ -240,10 +167,21 @@ def job_detail(job: rj.Job, now: datetime) -> dict[str, Any]:
     return detail
 
 
-router = APIRouter(prefix="/api", tags=["api"])
+router = APIRouter(
+    prefix="/api",
+    tags=["api"],
+    responses=errors(413, 503),
+    generate_unique_id_function=operation_id,
+)
+_JOB = {"job_id": "$response.body#/id"}
 
 
-@router.get("/jobs", response_model=JobPageOut, summary="A page of jobs")
+@router.get(
+    "/jobs",
+    response_model=JobPageOut,
+    summary="A page of jobs",
+    responses=links(first=("show_job", {"job_id": "$response.body#/jobs/0/id"})),
+)
 def list_jobs(
     state: ListState | None = None,
     q: Search = None,
@@ -261,17 +199,26 @@ def counts() -> dict[str, int]:
     return rj.Job.counts()
 
 
-@router.get("/jobs/{job_id}", response_model=JobDetailOut, summary="One job, with its history")
+# Job ids are digits in the route itself, so /api/jobs/counts is never taken for a job.
+@router.get(
+    "/jobs/{job_id:int}",
+    response_model=JobDetailOut,
+    summary="One job, with its history",
+    responses={
+        **errors(404),
+        **links(act=("act_on_job", _JOB), destroy=("destroy_job", _JOB)),
+    },
+)
 def show_job(job_id: JobId) -> dict[str, Any]:
     return job_detail(rj.Job.find(job_id), get_store().now())
 
 
 @router.post(
-    "/jobs/{job_id}/{action}",
+    "/jobs/{job_id:int}/{action}",
     response_model=JobDetailOut,
     summary="Act on a job",
-    dependencies=[Depends(require_json)],
-    responses={409: {"description": "the job's state does not allow the action"}},
+    dependencies=[Depends(guard_write)],
+    responses={**WRITE_ERRORS, **links(job=("show_job", _JOB))},
 )
 def act_on_job(
     request: Request,
@@ -279,7 +226,8 @@ def act_on_job(
     action: JobActionName,
     body: Annotated[FailIn | None, Body()] = None,
 ) -> dict[str, Any]:
-    """pause, resume, retry, fail (optional JSON body `{"reason": …}`), abort, run_now."""
+    """pause, resume, retry, fail (optional JSON body `{"reason": …}`), abort, run_now.
+    No body and no Content-Type are needed: `curl -X POST …/api/jobs/7/retry` works."""
     job = rj.Job.find(job_id)
     by = actor(request)
     if action == "fail":
@@ -290,18 +238,23 @@ def act_on_job(
 
 
 @router.delete(
-    "/jobs/{job_id}",
+    "/jobs/{job_id:int}",
     status_code=204,
     summary="Destroy a job",
-    dependencies=[Depends(require_json)],
-    responses={409: {"description": "a running job cannot be destroyed"}},
+    dependencies=[Depends(guard_write)],
+    responses=WRITE_ERRORS,
 )
 def destroy_job(request: Request, job_id: JobId) -> Response:
     rj.Job.find(job_id).destroy(by=actor(request))
     return Response(status_code=204)
 
 
-@router.get("/workers", response_model=list[WorkerOut], summary="Every worker")
+@router.get(
+    "/workers",
+    response_model=list[WorkerOut],
+    summary="Every worker",
+    responses=links(first=("act_on_worker", {"name": "$response.body#/0/name"})),
+)
 def list_workers() -> list[dict[str, Any]]:
     now = get_store().now()
     return [
@@ -324,7 +277,8 @@ _DESIRED = {"pause": "paused", "resume": "running", "stop": "stopping"}
     "/workers/{name}/{action}",
     response_model=WorkersAskedOut,
     summary="Pause, resume or stop one worker",
-    dependencies=[Depends(require_json)],
+    dependencies=[Depends(guard_write)],
+    responses=errors(403, 404, 415),
 )
 def act_on_worker(name: WorkerName, action: WorkerActionName) -> dict[str, Any]:
     return {"asked": _ASK[action](name), "desired_state": _DESIRED[action]}
@@ -334,7 +288,8 @@ def act_on_worker(name: WorkerName, action: WorkerActionName) -> dict[str, Any]:
     "/workers/{action}",
     response_model=WorkersAskedOut,
     summary="Pause, resume or stop every worker",
-    dependencies=[Depends(require_json)],
+    dependencies=[Depends(guard_write)],
+    responses=errors(403, 415),
 )
 def act_on_workers(action: WorkerActionName) -> dict[str, Any]:
     return {"asked": _ASK[action](None), "desired_state": _DESIRED[action]}

@@ -125,9 +125,11 @@ def retry_slice(
 
 
 @router.get("/jobs/{job_id}/output")
-def download_output(job_id: JobId) -> StreamingResponse:
+def download_output(job_id: JobId, escape_formulas: bool = True) -> StreamingResponse:
     job = _batch_job(job_id)
-    chunks = job.output_bytes()  # refuses now (409) if the job has not finished
+    # Refuses now (409) if the job has not finished. CSV cells that would run as formulas
+    # are escaped unless ?escape_formulas=false: the file is opened by people.
+    chunks = job.output_bytes(escape_formulas=escape_formulas)
     output_format = job.output_format or "lines"
     name = f"{views.short_class(job.class_name)}-{job.id}.{EXTENSIONS[output_format]}"
     return StreamingResponse(
@@ -138,11 +140,11 @@ def download_output(job_id: JobId) -> StreamingResponse:
 
 
 @router.get("/jobs/{job_id}/failed-records.csv")
-def download_failed(job_id: JobId) -> StreamingResponse:
+def download_failed(job_id: JobId, escape_formulas: bool = True) -> StreamingResponse:
     job = _batch_job(job_id)
     name = f"{views.short_class(job.class_name)}-{job.id}-failed.csv"
     return StreamingResponse(
-        job.failed_records_csv(),
+        job.failed_records_csv(escape_formulas=escape_formulas),
         media_type="text/csv",
         headers={"content-disposition": f'attachment; filename="{name}"'},
     )

@@ -12,13 +12,14 @@ from starlette.responses import HTMLResponse, Response
 import rocketjob as rj
 from rocketjob.config import get_store
 from rocketjob.failures import GROUPS_SHOWN, count_failed, describe_filter
-from rocketjob.mission_control.api import TEXT
+from rocketjob.mission_control.schemas import TEXT
 from rocketjob.mission_control.security import CSRF_FIELD, check_form, current_user
 from rocketjob.mission_control.templating import Links, Renderer
 
 router = APIRouter(include_in_schema=False)
 BulkAction = Literal["retry", "abort"]
-FilterText = Annotated[str, Form(max_length=300, pattern=TEXT)]
+# Class names of any length the database holds (the body limit bounds the form).
+FilterText = Annotated[str, Form(pattern=TEXT)]
 # Counting matches stops here, so a filter over a huge list stays cheap ("1,000+"); a
 # search reads descriptions row by row and counts less far.
 COUNT_CAP = 1_000

@@ -1,5 +1,5 @@
 """The JSON API of failed jobs: grouped as on the Failures page, and retried or aborted all
-at once. Beside the routes of DESIGN §8, with the same rules (JSON writes, 404/409/422)."""
+at once. Beside the routes of DESIGN §8, with the same rules (writes, errors)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 import rocketjob as rj
 from rocketjob.failures import GROUPS_SHOWN
-from rocketjob.mission_control.api import TEXT, InvalidInput, actor, require_json
+from rocketjob.mission_control.api import InvalidInput, actor, guard_write
+from rocketjob.mission_control.openapi import errors, operation_id
+from rocketjob.mission_control.schemas import TEXT
 
-router = APIRouter(prefix="/api", tags=["failures"])
+router = APIRouter(
+    prefix="/api",
+    tags=["failures"],
+    responses=errors(413, 503),
+    generate_unique_id_function=operation_id,
+)
 
 
 class FailedJobGroupOut(BaseModel):
@@ -28,13 +35,26 @@ class FailedJobGroupOut(BaseModel):
     latest_at: datetime | None = Field(description="when that job failed")
 
 
+_UNSET: dict[str, Any] = {"anyOf": [{"type": "null"}, {"const": ""}]}
+
+
 class FailedFilterIn(BaseModel):
-    """Which failed jobs: every given part must match; an empty body means all of them."""
+    """Which failed jobs: every given part must match; an empty body means all of them.
+    A search (`q`) goes alone, without the class filters."""
 
-    model_config = ConfigDict(extra="forbid")
+    # The schema says what the route refuses: q beside a class filter (null or "" is unset).
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "anyOf": [
+                {"properties": {"q": _UNSET}},
+                {"properties": {"class_name": _UNSET, "exception_class": _UNSET}},
+            ]
+        },
+    )
 
-    class_name: str | None = Field(None, max_length=300, pattern=TEXT)
-    exception_class: str | None = Field(None, max_length=300, pattern=TEXT)
+    class_name: str | None = Field(None, pattern=TEXT)
+    exception_class: str | None = Field(None, pattern=TEXT)
     q: str | None = Field(
         None, max_length=200, pattern=TEXT, description="search text: class name or description"
     )
@@ -60,7 +80,8 @@ def failure_groups() -> list[dict[str, Any]]:
     "/failures/{action}",
     response_model=BulkOut,
     summary="Retry or abort every failed job a filter matches",
-    dependencies=[Depends(require_json)],
+    dependencies=[Depends(guard_write)],
+    responses=errors(403, 415),
 )
 def act_on_failed(
     request: Request,
@@ -71,7 +92,9 @@ def act_on_failed(
     that changed meanwhile is skipped and counted."""
     given = body or FailedFilterIn()
     if given.q and (given.class_name or given.exception_class):
-        raise InvalidInput("search, or filter by job and exception class, not both at once")
+        raise InvalidInput(
+            "search, or filter by job and exception class, not both at once", ("body", "q")
+        )
     which = rj.FailedFilter(given.class_name, given.exception_class, given.q)
     act = rj.retry_failed if action == "retry" else rj.abort_failed
     outcome = act(which, by=actor(request))

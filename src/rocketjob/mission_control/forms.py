@@ -14,7 +14,8 @@ from starlette.responses import Response
 import rocketjob as rj
 from rocketjob.config import get_store
 from rocketjob.mission_control import views
-from rocketjob.mission_control.api import TEXT, JobId, WorkerName, ask_workers
+from rocketjob.mission_control.api import JobId, WorkerName, ask_workers
+from rocketjob.mission_control.schemas import TEXT
 from rocketjob.mission_control.security import CSRF_FIELD, check_form, current_user
 from rocketjob.mission_control.templating import Links, Renderer
 from rocketjob.states import Action, list_state

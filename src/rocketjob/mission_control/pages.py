@@ -96,6 +96,7 @@ def _rows(jobs: list[rj.Job], now: datetime) -> list[dict[str, Any]]:
             "state": list_state(job.state, job.run_at, now),
             "duration": views.duration_text(job, now),
             "workers": workers.get(job.id, 0) if job.id is not None else 0,
+            "retry": f"retry {job.attempt} of {type(job).retry_limit}" if job.attempt else None,
         }
         for job in jobs
     ]
@@ -106,12 +107,15 @@ def job(request: Request, job_id: JobId, fragment: Fragment = False) -> HTMLResp
     found = rj.Job.find(job_id)
     now = get_store().now()
     state = list_state(found.state, found.run_at, now)
+    history = list(reversed(found.history()))
     context = {
         "job": found,
         "state": state,
         "duration": views.duration_text(found, now),
         "fields": views.field_views(found.fields),
-        "history": list(reversed(found.history())),
+        "history": history,
+        "retry": views.retry_text(found, now),
+        "failures": [entry for entry in history if entry.action == "fail"],
         "batch": batches.batch_context(found, now) if isinstance(found, rj.BatchJob) else None,
         "now": now,
         "title": f"{views.short_class(found.class_name)} #{found.id}",

@@ -3,8 +3,10 @@
 - Authentication: HTTP Basic against `ROCKETJOB_WEB_USERS` ("alice:secret,bob:pw"), or a
   hook given to create_app() when Mission Control is mounted in an app that knows its users.
 - CSRF: every HTML form carries a token that must match a signed cookie. The JSON API
-  instead requires a JSON content type on writes: browsers cannot send one cross-site
-  without a CORS preflight, which Mission Control never grants.
+  instead refuses writes that a browser marks as sent from another site (Origin,
+  Sec-Fetch-Site): browsers always say where a POST or DELETE comes from, while curl and
+  scripts say nothing. A write's body must be JSON, which no other site can send without
+  a CORS preflight, never granted.
 - Headers: a strict Content-Security-Policy (no inline scripts or styles), no framing,
   no MIME sniffing, no referrer sent to other sites.
 """
@@ -24,10 +26,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rocketjob.errors import ConfigurationError
+from rocketjob.mission_control.refusals import refusal
 
 USERS_ENV = "ROCKETJOB_WEB_USERS"
 SECRET_ENV = "ROCKETJOB_WEB_SECRET"
@@ -51,7 +53,7 @@ HEADERS = {
 
 
 class CsrfRefused(Exception):
-    """A form without the token of the page it came from."""
+    """A form without the token of the page it came from, or a write from another site."""
 
 
 def parse_users(text: str | None) -> dict[str, str]:
@@ -172,12 +174,14 @@ class GuardMiddleware:
         if self.authenticate is not None:
             user = self.authenticate(Request(scope))
             if user is None:
-                refusal = PlainTextResponse(
+                refused = refusal(
+                    scope,
+                    401,
+                    "Sign in",
                     "Mission Control needs you to sign in.",
-                    status_code=401,
                     headers={"www-authenticate": 'Basic realm="rocketjob Mission Control"'},
                 )
-                await refusal(scope, receive, send_with_headers)
+                await refused(scope, receive, send_with_headers)
                 return
             scope.setdefault("state", {})["user"] = user
         await self.app(scope, receive, send_with_headers)
@@ -188,14 +192,35 @@ def current_user(request: Request) -> str | None:
     return str(user) if user else None
 
 
+def _from_elsewhere(request: Request, origin: str) -> bool:
+    # Hosts, not schemes, are compared: a TLS proxy in front may hide the scheme, and may
+    # pass the public host on as X-Forwarded-Host.
+    hosts = {request.headers.get("host"), request.headers.get("x-forwarded-host")}
+    try:
+        return urlsplit(origin).netloc not in hosts
+    except ValueError:  # "http://[": no URL, so no origin of ours
+        return True
+
+
+def check_api_write(request: Request) -> None:
+    """Refuses an API write that a browser says comes from another site's page."""
+    origin = request.headers.get("origin")
+    site = request.headers.get("sec-fetch-site", "").lower()
+    # "null" is what a sandboxed frame or a privacy redirect sends: no site of ours.
+    if (origin is not None and (origin == "null" or _from_elsewhere(request, origin))) or (
+        site in ("cross-site", "same-site")
+    ):
+        raise CsrfRefused(
+            f"this write was sent from {origin or 'another site'}, not from Mission Control: "
+            "the API takes writes from programs and Mission Control's own pages"
+        )
+
+
 def check_form(request: Request, submitted: str | None) -> None:
     """Refuses a form POST whose CSRF token or origin is not Mission Control's own."""
     signer: Signer = request.app.state.signer
     origin = request.headers.get("origin")
-    # Hosts, not schemes, are compared: a TLS proxy in front may hide the scheme, and may
-    # pass the public host on as X-Forwarded-Host.
-    hosts = {request.headers.get("host"), request.headers.get("x-forwarded-host")}
-    if origin and origin != "null" and urlsplit(origin).netloc not in hosts:
+    if origin and origin != "null" and _from_elsewhere(request, origin):
         raise CsrfRefused(f"this form was sent from {origin}, not from Mission Control")
     if not signer.csrf_valid(request.cookies.get(CSRF_COOKIE), submitted):
         raise CsrfRefused(

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic_core import to_jsonable_python
 
 from rocketjob.jobs import Job
-from rocketjob.states import Action, duration, list_state
+from rocketjob.states import Action, State, duration, list_state
 from rocketjob.worker.control import WorkerInfo
 
 # The lists in the order the sidebar shows them, with the text of their empty state.
@@ -137,6 +137,27 @@ def duration_text(job: Job, now: datetime) -> str:
     if job.started_at is None:
         return "never ran"
     return f"ran {text}"
+
+
+def retry_text(job: Job, now: datetime) -> str | None:
+    """Where a job stands with its automatic retries: "retry 2 of 5, next in 1 min 21 s";
+    None when its class retries nothing and it was never retried."""
+    limit = type(job).retry_limit
+    if not (limit or job.attempt):
+        return None
+    used = f"retry {job.attempt} of {limit}"
+    wait = job.run_at - now if job.run_at is not None and job.run_at > now else None
+    if job.state is State.QUEUED and job.attempt:
+        return f"{used}, next in {format_duration(wait)}" if wait else used
+    if job.state is State.RUNNING and job.attempt:
+        if wait:  # a batch job's failed slices, waiting for their retry
+            return f"{used}: failed slices again in {format_duration(wait)}"
+        return f"{used}, running"
+    if job.state is State.FAILED and job.attempt >= limit:
+        return f"failed after {job.attempt} retr{'y' if job.attempt == 1 else 'ies'}"
+    if job.state is State.COMPLETED and job.attempt:
+        return f"completed on retry {job.attempt}"
+    return f"up to {limit} automatic retr{'y' if limit == 1 else 'ies'}"
 
 
 def short_class(class_name: str) -> str:

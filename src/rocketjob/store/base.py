@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, TypeVar
 
-from rocketjob.errors import SchemaOutOfDate
+from rocketjob.errors import ConfigurationError, SchemaOutOfDate
 from rocketjob.store.batches import BatchStore
+from rocketjob.store.cron import CronStore
 from rocketjob.store.executor import Claim, Clock, Row
 from rocketjob.store.failures import FailureStore
 from rocketjob.store.sqlfiles import Migration, load_migrations, load_queries
@@ -53,6 +55,7 @@ class JobChange:
     started_at: datetime | None
     completed_at: datetime | None
     failure_count: int
+    attempt: int
     worker_name: str | None
     exception: str | None  # JSON text
     percent_complete: int | None  # None keeps the current value
@@ -64,7 +67,7 @@ class Finished(NamedTuple):
     keep: bool  # False: the job is destroyed on completion
 
 
-class Store(BatchStore, WorkerStore, FailureStore, ABC):
+class Store(BatchStore, WorkerStore, FailureStore, CronStore, ABC):
     backend: str
     url: str
 
@@ -77,8 +80,9 @@ class Store(BatchStore, WorkerStore, FailureStore, ABC):
     # -- what each backend supplies -------------------------------------------------------
 
     @abstractmethod
-    def insert_jobs(self, jobs: Sequence[NewJob]) -> list[int]:
-        """Inserts all jobs in one transaction; their ids in the same order."""
+    def insert_jobs(self, jobs: Sequence[NewJob], *, connection: object = None) -> list[int]:
+        """Inserts all jobs in one transaction (`connection`'s: see `on_connection`);
+        their ids in the same order."""
 
     @abstractmethod
     def applied_migrations(self) -> set[int]: ...
@@ -89,6 +93,17 @@ class Store(BatchStore, WorkerStore, FailureStore, ABC):
 
     @abstractmethod
     def close(self) -> None: ...
+
+    def on_connection(self, connection: object) -> AbstractContextManager[None]:
+        """Inside it, this thread's calls run on `connection`, the application's own, as
+        part of its transaction: what they write commits or rolls back with it. None: on
+        the store's own connections, as always. PostgreSQL only."""
+        if connection is None:
+            return nullcontext()
+        raise ConfigurationError(
+            f"connection= needs PostgreSQL; rocketjob is configured for {self.backend} at "
+            f"{redact(self.url)}: leave connection= out, the job then commits on its own"
+        )
 
     # -- shared -------------------------------------------------------------------------
 
@@ -119,11 +134,13 @@ class Store(BatchStore, WorkerStore, FailureStore, ABC):
 
     # -- jobs ---------------------------------------------------------------------------
 
-    def insert_job(self, job: NewJob, *, handoff: bool = True) -> Row:
-        """Inserts one job; where the backend hands off (and `handoff`), straight to an
-        idle worker that offered a slot for it, claimed in this same commit."""
+    def insert_job(self, job: NewJob, *, handoff: bool = True, connection: object = None) -> Row:
+        """Inserts one job (in `connection`'s transaction: see `on_connection`); where the
+        backend hands off (and `handoff`), straight to an idle worker that offered a slot
+        for it, claimed in this same commit."""
         params = {**job._asdict(), "created_at": self.now(), "handoff": handoff}
-        row = self.fetch_one("insert_job", params)
+        with self.on_connection(connection):
+            row = self.fetch_one("insert_job", params)
         assert row is not None
         return row
 
@@ -313,6 +330,26 @@ class Store(BatchStore, WorkerStore, FailureStore, ABC):
             "now": self.now(),
         }
         return self.execute("fail_claimed_job", params) == 1
+
+    def retry_claimed_job(
+        self, claim: Claim, exception: dict[str, Any], run_at: datetime, worker_name: str
+    ) -> bool:
+        """Records a failure and queues the job again, due at `run_at` (a retry); False if
+        the claim is no longer held."""
+        now = self.now()
+        params = {
+            "id": claim.id,
+            "lease": claim.lease,
+            "exception": json.dumps(exception),
+            "message": f"{exception.get('class_name')}: {exception.get('message')}",
+            "run_at": run_at,
+            "worker_name": worker_name,
+            "now": now,
+        }
+        retried = self.execute("retry_claimed_job", params) == 1
+        if retried and run_at <= now:  # due at once: wake the idle workers
+            self.execute("notify_jobs", {})
+        return retried
 
     def record_progress(self, claim: Claim, percent: int) -> str | None:
         """Saves progress; returns the job's state, None if the claim is no longer held."""

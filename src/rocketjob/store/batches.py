@@ -10,7 +10,7 @@ import json
 from abc import abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from rocketjob.store.executor import Claim, Executor, Row
@@ -63,15 +63,18 @@ class BatchStore(Executor):
         return self.fetch_one("insert_batch", params) is not None
 
     def insert_slices(self, job_id: int, slices: Sequence[NewSlice], uploaded: int) -> None:
-        """Adds a chunk of slices, visible to workers at once, and the running record count."""
+        """Adds a chunk of slices and the running record count; workers claim none of them
+        before the upload finishes."""
         with self.transaction():
             self._insert_slices(job_id, slices)
             self.execute("count_uploaded", {"job_id": job_id, "records": uploaded})
-            self.execute("notify_jobs", {})
 
     def finish_upload(self, job_id: int, record_count: int) -> None:
+        """Fixes the record count: the slices become claimable."""
         params = {"job_id": job_id, "records": record_count, "now": self.now()}
-        self.execute("finish_upload", params)
+        with self.transaction():
+            self.execute("finish_upload", params)
+            self.execute("notify_jobs", {})
 
     def drop_upload(self, job_id: int) -> None:
         """Removes a failed upload: its slices (and any output made of them) and its batch."""
@@ -206,6 +209,32 @@ class BatchStore(Executor):
             "now": self.now(),
         }
         return self.execute("fail_batch_job", params) == 1
+
+    def retry_batch_job(
+        self,
+        job_id: int,
+        version: int,
+        failed: int,
+        run_at: datetime,
+        message: str,
+        worker_name: str,
+    ) -> bool:
+        """Requeues the failed slices of a batch job whose only slices left are `failed`
+        failed ones, to be claimed from `run_at` on (a retry); one wins: the job must be
+        at `version` still."""
+        params = {
+            "job_id": job_id,
+            "version": version,
+            "failed": failed,
+            "run_at": run_at,
+            "message": message,
+            "worker_name": worker_name,
+            "now": self.now(),
+        }
+        return self._retry_batch_job(params)
+
+    def _retry_batch_job(self, params: dict[str, Any]) -> bool:
+        return self.fetch_one("retry_batch_job", params) is not None
 
     def settle_candidates(self) -> list[int]:
         return [int(row["id"]) for row in self.fetch_all("settle_candidates", {})]

@@ -43,6 +43,11 @@ class Executor(ABC):
     def transaction(self) -> AbstractContextManager[None]:
         """Groups the calls made inside it into one transaction (this thread only)."""
 
+    def claim_transaction(self) -> AbstractContextManager[None]:
+        """A transaction for a claim and what must commit with it (a cron job's next
+        instance), on the connections claims use."""
+        return self.transaction()
+
     def now(self) -> datetime:
         return self.clock()
 

@@ -7,17 +7,17 @@ import logging
 import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import fields
 from datetime import datetime
 from typing import Any, TypeVar
 
 import psycopg
-from psycopg.rows import dict_row, tuple_row
+from psycopg.rows import RowFactory, dict_row, tuple_row
 from psycopg.types.json import set_json_loads
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from rocketjob.errors import DatabaseUnavailable
+from rocketjob.errors import ConfigurationError, DatabaseUnavailable
 from rocketjob.store.base import (
     JobChange,
     NewJob,
@@ -30,6 +30,7 @@ from rocketjob.store.base import (
 from rocketjob.store.batches import NewSlice
 from rocketjob.store.clock import DatabaseClock, host_now
 from rocketjob.store.executor import Claim, Clock, Row
+from rocketjob.store.lent import check_usable, describe, in_utc, joined, lent_connection
 from rocketjob.store.sqlfiles import Migration
 from rocketjob.store.workers import Handoff
 
@@ -184,38 +185,58 @@ class PostgresStore(Store):
             with pool.connection() as conn:
                 return run(conn)
 
+    def _cursor(
+        self, conn: Connection, row_factory: RowFactory[Any] = dict_row
+    ) -> psycopg.Cursor[Any]:
+        """A cursor that reads rows as the store does, on its own connections or a lent one
+        (whose row factory and JSON loader are the application's, and stay so)."""
+        cursor = conn.cursor(row_factory=row_factory)
+        if getattr(self._local, "lent", False):
+            set_json_loads(_load_json, cursor)
+        return cursor
+
     def fetch_all(self, query: str, params: dict[str, Any]) -> list[Row]:
         sql = self.queries[query]
 
         def run(conn: Connection) -> list[Row]:
-            cursor = conn.execute(sql, params)
-            return cursor.fetchall() if cursor.description else []
+            cursor = self._cursor(conn).execute(sql, params)
+            rows: list[Row] = cursor.fetchall() if cursor.description else []
+            # A lent connection reads times in its own time zone.
+            return in_utc(rows) if getattr(self._local, "lent", False) else rows
 
         return self._run(query, run)
 
     def execute(self, query: str, params: dict[str, Any]) -> int:
         sql = self.queries[query]
-        return self._run(query, lambda conn: conn.execute(sql, params).rowcount)
+        return self._run(query, lambda conn: int(self._cursor(conn).execute(sql, params).rowcount))
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
+        with self._transaction(self._pool):
+            yield
+
+    def claim_transaction(self) -> AbstractContextManager[None]:
+        return self._transaction(self._claim_pool)
+
+    @contextmanager
+    def _transaction(self, pool: ConnectionPool[Connection]) -> Iterator[None]:
         if getattr(self._local, "conn", None) is not None:  # nested
             yield
             return
         with self._unavailable_as_error(), ExitStack() as held:
-            conn = self._begin(held)
+            conn = self._begin(held, pool)
             self._local.conn = conn
             try:
                 yield
             finally:
                 self._local.conn = None
 
-    def _begin(self, held: ExitStack) -> Connection:
+    def _begin(self, held: ExitStack, pool: ConnectionPool[Connection]) -> Connection:
         """A pooled connection in a new transaction, held until `held` closes; BEGIN goes
         again on another connection if this one's session was terminated."""
         for attempt in range(self._retries + 1):
             with ExitStack() as trying:
-                conn = trying.enter_context(self._pool.connection())
+                conn = trying.enter_context(pool.connection())
                 try:
                     trying.enter_context(conn.transaction())
                 except psycopg.errors.AdminShutdown:
@@ -226,16 +247,41 @@ class PostgresStore(Store):
                 return conn
         raise AssertionError("unreachable")
 
+    @contextmanager
+    def on_connection(self, connection: object) -> Iterator[None]:
+        if connection is None:
+            yield
+            return
+        conn = lent_connection(connection)
+        check_usable(conn)
+        previous = getattr(self._local, "conn", None), getattr(self._local, "lent", False)
+        self._local.conn, self._local.lent = conn, True
+        try:
+            with self._unavailable_as_error():
+                # Also opens the application's transaction, if this is its first statement.
+                row = self.fetch_one("schema_present", {})
+                if not (row and row["present"]):
+                    raise ConfigurationError(
+                        f"connection= is on {describe(conn)}, which has no rocketjob tables; "
+                        f"rocketjob is configured for {redact(self.url)}: no job was enqueued"
+                    )
+                with joined(conn):
+                    yield
+        finally:
+            self._local.conn, self._local.lent = previous
+
     def subscribe(
         self, on_notice: Callable[[str, str], None], *, worker: str | None = None
     ) -> Subscription:
         return Listener(self.url, on_notice, worker=worker)
 
-    def insert_job(self, job: NewJob, *, handoff: bool = True) -> Row:
-        # Inside a caller's transaction a hand-off would keep the worker's row locked (its
-        # heartbeat waiting) until that transaction ends: queue the job instead.
-        in_transaction = getattr(self._local, "conn", None) is not None
-        return super().insert_job(job, handoff=handoff and not in_transaction)
+    def insert_job(self, job: NewJob, *, handoff: bool = True, connection: object = None) -> Row:
+        # Inside a transaction (ours or the application's) a hand-off would keep the
+        # worker's row locked (its heartbeat waiting) until it ends: queue the job instead.
+        in_transaction = connection is not None or getattr(self._local, "conn", None) is not None
+        return super().insert_job(
+            job, handoff=handoff and not in_transaction, connection=connection
+        )
 
     def read_handoff(self, payload: str, worker: str | None = None) -> Handoff | None:
         named, _, rest = payload.partition("\n")
@@ -249,10 +295,10 @@ class PostgresStore(Store):
                 row[column] = datetime.fromisoformat(row[column])
         return Handoff(int(row["id"]), named, row)
 
-    def insert_jobs(self, jobs: Sequence[NewJob]) -> list[int]:
+    def insert_jobs(self, jobs: Sequence[NewJob], *, connection: object = None) -> list[int]:
         ids: list[int] = []
         created_at = self.now()
-        with self.transaction():
+        with self.on_connection(connection), self.transaction():
             for chunk in iter_chunks(jobs, INSERT_CHUNK):
                 for first, rows in _rows_by_class(chunk):
                     params = {
@@ -270,7 +316,7 @@ class PostgresStore(Store):
         sql = self.queries[query]
 
         def run(conn: Connection) -> list[int]:
-            cursor = conn.cursor(row_factory=tuple_row)
+            cursor = self._cursor(conn, tuple_row)
             cursor.execute(sql, params, binary=True)
             return [row[0] for row in cursor.fetchall()]
 

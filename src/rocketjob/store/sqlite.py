@@ -156,16 +156,17 @@ class SQLiteStore(Store):
             raise
         conn.execute("COMMIT")
 
-    def insert_jobs(self, jobs: Sequence[NewJob]) -> list[int]:
-        if not jobs:
-            return []
-        created_at = to_text(self.now())
-        rows = [{**_params(job._asdict()), "created_at": created_at} for job in jobs]
-        conn = self._connection()
-        with self.transaction():
-            before = int(self.fetch_all("last_job_id", {})[0]["id"])
-            conn.executemany(self.queries["insert_jobs"], rows)
-            after = int(self.fetch_all("last_job_id", {})[0]["id"])
+    def insert_jobs(self, jobs: Sequence[NewJob], *, connection: object = None) -> list[int]:
+        with self.on_connection(connection):  # only None: SQLite uses no lent connection
+            if not jobs:
+                return []
+            created_at = to_text(self.now())
+            rows = [{**_params(job._asdict()), "created_at": created_at} for job in jobs]
+            conn = self._connection()
+            with self.transaction():
+                before = int(self.fetch_all("last_job_id", {})[0]["id"])
+                conn.executemany(self.queries["insert_jobs"], rows)
+                after = int(self.fetch_all("last_job_id", {})[0]["id"])
         # AUTOINCREMENT under the write lock hands out consecutive ids.
         assert after - before == len(rows), (before, after, len(rows))
         return list(range(before + 1, after + 1))
@@ -206,6 +207,13 @@ class SQLiteStore(Store):
             if failed is not None:
                 self.execute("count_failed_slice", {"job_id": failed["job_id"]})
         return failed is not None
+
+    def _retry_batch_job(self, params: dict[str, Any]) -> bool:
+        with self.transaction():
+            if self.execute("retry_batch_job", params) != 1:
+                return False
+            self._requeue_failed_slices({"job_id": params["job_id"], "position": None})
+        return True
 
     def _requeue_failed_slices(self, params: dict[str, Any]) -> int:
         with self.transaction():

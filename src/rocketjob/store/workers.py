@@ -92,6 +92,12 @@ class WorkerStore(Executor):
         params = {"name": name, "desired_state": desired_state}
         return [str(row["name"]) for row in self.fetch_all("set_desired_state", params)]
 
+    def has_orphans(self, timeout: timedelta, by: str) -> bool:
+        """Whether running jobs or slices of workers silent for `timeout` wait to be
+        requeued (what the reaper would take now)."""
+        row = self.fetch_one("count_orphans", {"cutoff": self.now() - timeout, "by": by})
+        return bool(row and row["orphans"])
+
     def reap_dead_workers(self, timeout: timedelta, by: str) -> tuple[list[Row], list[str]]:
         """Requeues the jobs of workers silent for `timeout`, then forgets those workers.
 

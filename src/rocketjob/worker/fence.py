@@ -82,15 +82,12 @@ class Fence:
         """Whether a claim made at `claimed_at` may start without asking the database."""
         if claimed_at is None:
             return False
-        if self._now() - claimed_at < self.margin:
-            return True  # too young for any reaper to have requeued it
-        with self._lock:
-            since = self._since
-            return (
-                since is not None
-                and claimed_at >= since
-                and self._monotonic() < self._vouched_until
-            )
+        # Read without the lock (on every start): each field is read whole, and a vouch
+        # read stale still holds until the time it names.
+        since = self._since
+        if since is not None and claimed_at >= since and self._monotonic() < self._vouched_until:
+            return True
+        return self._now() - claimed_at < self.margin  # too young for any reaper
 
     def holds(self, ask: Callable[[], bool], what: str) -> bool:
         """Asks the database whether `what` is still held; waits while it cannot say.

@@ -16,12 +16,14 @@ from types import FrameType
 
 from rocketjob.batch.lifecycle import BatchOutcome, settle_batches
 from rocketjob.batch.processing import SliceWork, claim_slices
+from rocketjob.behaviours import retry
 from rocketjob.config import get_store
 from rocketjob.errors import ConfigurationError, DatabaseUnavailable
-from rocketjob.execution import Outcome, Result, load_claimed, log_outcome
+from rocketjob.execution import Outcome, Result, UnrunnableJob, load_claimed, log_outcome
 from rocketjob.jobs import Job, process_name
 from rocketjob.store import Claim, Finished, Handoff, Row, SliceClaim, Store
 from rocketjob.worker.control import ZOMBIE_TIMEOUT
+from rocketjob.worker.cron import CronKeeper
 from rocketjob.worker.fence import Fence
 from rocketjob.worker.heartbeat import Heartbeat
 from rocketjob.worker.threads import Threads, Work
@@ -90,6 +92,7 @@ class Worker:
         self._signals = 0
         self._wake = threading.Event()
         self._fence = Fence(zombie_timeout, self.store.now, lambda: self.state == "stopping")
+        self._cron = CronKeeper.of_worker(self.store, include, exclude)
         self._threads = Threads(
             threads,
             self.name,
@@ -179,12 +182,15 @@ class Worker:
         self._received_then = self._received
 
     def _register_when_possible(self) -> bool:
-        """Registers, waiting while the database is busy or out of reach (a lock held by
-        another process is no reason to give up); False if a signal came first."""
+        """Registers (and brings the cron schedules up to date), waiting while the database
+        is busy or out of reach (a lock held by another process is no reason to give up);
+        False if a signal came first."""
         wait = 0.1
         while not self._signals:
             try:
                 self._register()
+                if self._cron:
+                    self._cron.sync()
                 return True
             except DatabaseUnavailable as error:
                 if wait == 0.1:
@@ -211,6 +217,8 @@ class Worker:
             try:
                 self._take_handoffs()
                 self._record()
+                if self._cron:
+                    self._cron.ensure()
                 claimed = self._claim() if self.state == "running" else 0
                 self._offer(idle=not claimed)
                 self._outage_wait = 0.0
@@ -218,7 +226,8 @@ class Worker:
                 self._wait_out_outage(error)
                 continue
             unfinished = self._threads.unfinished
-            if self.burst and not claimed and not unfinished and not self._to_record:
+            idle = not claimed and not unfinished and not self._to_record
+            if self.burst and idle and not self._orphans_left():
                 self._set_state("stopping")
                 return
             if claimed or unfinished:
@@ -231,6 +240,14 @@ class Worker:
             self._wake.wait(timeout)
             self._wake.clear()
 
+    def _orphans_left(self) -> bool:
+        """Whether dead workers left running jobs or slices behind: a burst worker stays
+        until its heartbeat thread has watched long enough to requeue and then run them."""
+        try:
+            return self.store.has_orphans(self.zombie_timeout, by=self.name)
+        except DatabaseUnavailable:
+            return True
+
     def _capacity(self) -> int:
         per_thread = PREFETCH_WINDOW / max(self._job_seconds, 1e-6)
         return self.threads + min(MAX_PREFETCH, int(per_thread * self.threads))
@@ -242,9 +259,13 @@ class Worker:
         self._refill_at = max(self.threads - 1, capacity // 2)
         if unfinished > self._refill_at:
             return 0
-        rows = self.store.claim_jobs(
-            self.name, capacity - unfinished, include=self.include, exclude=self.exclude
-        )
+
+        def claim() -> list[Row]:
+            return self.store.claim_jobs(
+                self.name, capacity - unfinished, include=self.include, exclude=self.exclude
+            )
+
+        rows = self._cron.claim(claim) if self._cron else claim()
         for row in rows:
             self._dispatch(row)
         # Threads no job is waiting for take slices of batch jobs: one each, never ahead,
@@ -438,9 +459,7 @@ class Worker:
         for index, outcome in enumerate(outcomes):
             if outcome.result is Result.FAILED and outcome.exception is not None:
                 try:
-                    if not self.store.fail_claimed_job(
-                        outcome.claim, outcome.exception.to_json(), self.name
-                    ):
+                    if not self._record_failure(outcome):
                         refused.add(outcome.claim.id)
                 except DatabaseUnavailable:
                     # Completions are in; keep only the failures not yet written.
@@ -452,6 +471,20 @@ class Worker:
         self._release(o.claim.id for o in outcomes)
         for outcome in outcomes:
             log_outcome(outcome, recorded=outcome.claim.id not in refused)
+        if self._cron:
+            self._cron.finished([o for o in outcomes if o.claim.id not in refused])
+
+    def _record_failure(self, outcome: Outcome) -> bool:
+        """Fails the job, or queues it again if its class retries this failure; False if
+        the claim is no longer held."""
+        assert outcome.exception is not None
+        exception = outcome.exception.to_json()
+        error = None if isinstance(outcome.error, UnrunnableJob) else outcome.error
+        run_at = retry.retry_at(outcome.job, error, self.store.now())
+        if run_at is None:
+            return self.store.fail_claimed_job(outcome.claim, exception, self.name)
+        outcome.retry_at = run_at
+        return self.store.retry_claimed_job(outcome.claim, exception, run_at, self.name)
 
     def _wait_out_outage(self, error: DatabaseUnavailable) -> None:
         if not self._outage_wait:

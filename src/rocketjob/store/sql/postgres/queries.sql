@@ -41,7 +41,7 @@ SELECT %(class_name)s, %(description)s, %(priority)s, %(run_at)s, %(expires_at)s
            'action', 'start', 'by', taker.name)) END
 FROM (SELECT) AS one LEFT JOIN taker ON true
 RETURNING id, class_name, description, priority, state, sub_state, run_at, expires_at,
-          destroy_on_complete, created_at, started_at, completed_at, failure_count,
+          destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt,
           worker_name, lease, version, percent_complete, exception, fields
 )
 -- The notice starts with the worker's name, so every other worker skips it unparsed.
@@ -66,9 +66,13 @@ FROM jsonb_array_elements(%(rows)s::jsonb) WITH ORDINALITY AS given(row, n)
 ORDER BY n
 RETURNING id;
 
+-- name: schema_present
+-- Whether a connection the application lent (see store/lent.py) reaches rocketjob's tables.
+SELECT to_regclass('rocketjob_jobs') IS NOT NULL AS present;
+
 -- name: select_job
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
-       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
        lease, version, percent_complete, exception, fields
 FROM rocketjob_jobs WHERE id = %(id)s;
 
@@ -84,6 +88,7 @@ UPDATE rocketjob_jobs SET
     started_at = %(started_at)s,
     completed_at = %(completed_at)s,
     failure_count = %(failure_count)s,
+    attempt = %(attempt)s,
     worker_name = %(worker_name)s,
     exception = %(exception)s::jsonb,
     exception_class = %(exception)s::jsonb->>'class_name',
@@ -92,7 +97,7 @@ UPDATE rocketjob_jobs SET
     history = history || %(entry)s::jsonb
 WHERE id = %(id)s AND version = %(version)s
 RETURNING id, class_name, description, priority, state, sub_state, run_at, expires_at,
-          destroy_on_complete, created_at, started_at, completed_at, failure_count,
+          destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt,
           worker_name, lease, version, percent_complete, exception, fields;
 
 -- name: delete_job
@@ -100,7 +105,7 @@ DELETE FROM rocketjob_jobs WHERE id = %(id)s AND version = %(version)s;
 
 -- name: list_jobs
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
-       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
        lease, version, percent_complete, exception, fields
 FROM rocketjob_jobs
 WHERE id < %(before_id)s
@@ -110,14 +115,14 @@ ORDER BY id DESC LIMIT %(limit)s;
 -- The class index leaves running jobs out (migration 0009): they come from the state index.
 SELECT * FROM (
     (SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
-           destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+           destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
            lease, version, percent_complete, exception, fields
      FROM rocketjob_jobs
      WHERE class_name = %(class_name)s AND state <> 'running' AND id < %(before_id)s
      ORDER BY id DESC LIMIT %(limit)s)
     UNION ALL
     (SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
-           destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+           destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
            lease, version, percent_complete, exception, fields
      FROM rocketjob_jobs
      WHERE state = 'running' AND class_name = %(class_name)s AND id < %(before_id)s
@@ -127,7 +132,7 @@ ORDER BY id DESC LIMIT %(limit)s;
 
 -- name: list_jobs_in_state
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
-       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
        lease, version, percent_complete, exception, fields
 FROM rocketjob_jobs
 WHERE state = %(state)s AND id < %(before_id)s
@@ -137,7 +142,7 @@ ORDER BY id DESC LIMIT %(limit)s;
 -- name: list_jobs_due
 -- Queued jobs that may run now (run_at empty or past).
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
-       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
        lease, version, percent_complete, exception, fields
 FROM rocketjob_jobs
 WHERE state = 'queued' AND (run_at IS NULL OR run_at <= %(now)s) AND id < %(before_id)s
@@ -147,7 +152,7 @@ ORDER BY id DESC LIMIT %(limit)s;
 -- name: list_jobs_scheduled
 -- Queued jobs waiting for run_at, the soonest first.
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
-       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
        lease, version, percent_complete, exception, fields
 FROM rocketjob_jobs
 WHERE state = 'queued' AND run_at IS NOT NULL AND run_at > %(now)s
@@ -192,7 +197,7 @@ UPDATE rocketjob_jobs AS job SET
 FROM next WHERE job.id = next.id
 RETURNING job.id, job.class_name, job.description, job.priority, job.state, job.sub_state,
           job.run_at, job.expires_at, job.destroy_on_complete, job.created_at,
-          job.started_at, job.completed_at, job.failure_count, job.worker_name, job.lease,
+          job.started_at, job.completed_at, job.failure_count, job.attempt, job.worker_name, job.lease,
           job.version, job.percent_complete, job.exception, job.fields;
 
 -- name: claim_job
@@ -209,7 +214,7 @@ UPDATE rocketjob_jobs SET
         'action', 'start', 'by', %(worker_name)s::text))
 WHERE id = %(id)s AND state = 'queued'
 RETURNING id, class_name, description, priority, state, sub_state, run_at, expires_at,
-          destroy_on_complete, created_at, started_at, completed_at, failure_count,
+          destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt,
           worker_name, lease, version, percent_complete, exception, fields;
 
 -- name: destroy_completed_jobs
@@ -240,6 +245,25 @@ UPDATE rocketjob_jobs SET
     history = history || jsonb_build_array(jsonb_build_object(
         'at', %(now)s::timestamptz, 'from', 'running', 'to', 'failed',
         'action', 'fail', 'by', %(worker_name)s::text, 'message', %(message)s::text))
+WHERE id = %(id)s AND lease = %(lease)s AND state = 'running';
+
+-- name: retry_claimed_job
+-- A failure with a retry left: recorded, and the job back in the queue, due at run_at, in
+-- one statement, only while the worker still holds it.
+UPDATE rocketjob_jobs SET
+    state = 'queued',
+    run_at = %(run_at)s,
+    worker_name = NULL,
+    percent_complete = 0,
+    failure_count = failure_count + 1,
+    attempt = attempt + 1,
+    exception = %(exception)s::jsonb,
+    exception_class = %(exception)s::jsonb->>'class_name',
+    version = version + 1,
+    history = history || jsonb_build_array(jsonb_build_object(
+        'at', %(now)s::timestamptz, 'from', 'running', 'to', 'queued', 'action', 'fail',
+        'by', %(worker_name)s::text, 'message', %(message)s::text, 'attempt', attempt + 1,
+        'retry_at', %(run_at)s::timestamptz))
 WHERE id = %(id)s AND lease = %(lease)s AND state = 'running';
 
 -- name: job_leases
@@ -285,7 +309,7 @@ WHERE name = %(name)s;
 -- name: handed_off_jobs
 -- Jobs handed to a worker: those the notices named, or (ids NULL) every job it runs.
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
-       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
        lease, version, percent_complete, exception, fields
 FROM rocketjob_jobs
 WHERE state = 'running' AND worker_name = %(name)s
@@ -334,6 +358,22 @@ WHERE job.state = 'running'
       WHERE w.name = job.worker_name AND w.heartbeat_at >= %(cutoff)s)
 RETURNING job.id, job.class_name;
 
+-- name: count_orphans
+-- Whether the reaper would requeue anything now (the same conditions as it uses).
+SELECT EXISTS (
+           SELECT 1 FROM rocketjob_jobs AS job
+           WHERE job.state = 'running' AND job.started_at < %(cutoff)s
+             AND job.worker_name NOT LIKE 'inline:%%' AND job.worker_name <> %(by)s::text
+             AND NOT EXISTS (SELECT 1 FROM rocketjob_workers AS w
+                             WHERE w.name = job.worker_name AND w.heartbeat_at >= %(cutoff)s))
+       OR EXISTS (
+           SELECT 1 FROM rocketjob_slices AS s
+           WHERE s.state = 'running' AND s.started_at < %(cutoff)s
+             AND s.worker_name NOT LIKE 'inline:%%' AND s.worker_name <> %(by)s::text
+             AND NOT EXISTS (SELECT 1 FROM rocketjob_workers AS w
+                             WHERE w.name = s.worker_name AND w.heartbeat_at >= %(cutoff)s))
+       AS orphans;
+
 -- name: delete_dead_workers
 DELETE FROM rocketjob_workers WHERE heartbeat_at < %(cutoff)s AND name <> %(by)s::text
 RETURNING name;
@@ -376,7 +416,7 @@ ORDER BY class_name;
 -- (found first, by list_class_names) or whose description contains it. The class arm is
 -- split by state: the class index leaves running jobs out (migration 0009).
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
-       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
        lease, version, percent_complete, exception, fields
 FROM rocketjob_jobs
 WHERE id < %(before_id)s
@@ -387,7 +427,7 @@ ORDER BY id DESC LIMIT %(limit)s;
 
 -- name: search_jobs_in_state
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
-       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
        lease, version, percent_complete, exception, fields
 FROM rocketjob_jobs
 WHERE state = %(state)s AND id < %(before_id)s
@@ -398,7 +438,7 @@ ORDER BY id DESC LIMIT %(limit)s;
 
 -- name: search_jobs_due
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
-       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
        lease, version, percent_complete, exception, fields
 FROM rocketjob_jobs
 WHERE state = 'queued' AND (run_at IS NULL OR run_at <= %(now)s) AND id < %(before_id)s
@@ -407,7 +447,7 @@ ORDER BY id DESC LIMIT %(limit)s;
 
 -- name: search_jobs_scheduled
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
-       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
        lease, version, percent_complete, exception, fields
 FROM rocketjob_jobs
 WHERE state = 'queued' AND run_at IS NOT NULL AND run_at > %(now)s
@@ -443,7 +483,7 @@ LIMIT %(limit)s;
 -- name: list_failed_in_group
 -- One group of the Failures view, newest first, along the failures index.
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
-       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
        lease, version, percent_complete, exception, fields
 FROM rocketjob_jobs
 WHERE state = 'failed' AND class_name = %(class_name)s
@@ -453,7 +493,7 @@ ORDER BY id DESC LIMIT %(limit)s;
 -- name: list_failed_with_exception
 -- Failed jobs of any class that raised one exception class.
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
-       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
        lease, version, percent_complete, exception, fields
 FROM rocketjob_jobs
 WHERE state = 'failed' AND exception_class = %(exception_class)s
@@ -465,7 +505,7 @@ ORDER BY id DESC LIMIT %(limit)s;
 -- handled; every filter is optional (a search matches the classes found for it or the
 -- description).
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
-       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
        lease, version, percent_complete, exception, fields
 FROM rocketjob_jobs
 WHERE state = 'failed' AND id > %(after_id)s
@@ -506,6 +546,7 @@ UPDATE rocketjob_jobs AS job SET
     started_at = change.started_at,
     completed_at = change.completed_at,
     failure_count = change.failure_count,
+    attempt = change.attempt,
     worker_name = change.worker_name,
     exception = change.exception::jsonb,
     exception_class = change.exception::jsonb->>'class_name',
@@ -515,10 +556,10 @@ UPDATE rocketjob_jobs AS job SET
 FROM unnest(%(id)s::bigint[], %(version)s::bigint[], %(state)s::text[],
             %(sub_state)s::text[], %(run_at)s::timestamptz[], %(started_at)s::timestamptz[],
             %(completed_at)s::timestamptz[], %(failure_count)s::integer[],
-            %(worker_name)s::text[], %(exception)s::text[], %(percent_complete)s::smallint[],
-            %(entry)s::text[])
+            %(attempt)s::integer[], %(worker_name)s::text[], %(exception)s::text[],
+            %(percent_complete)s::smallint[], %(entry)s::text[])
      AS change(id, version, state, sub_state, run_at, started_at, completed_at,
-               failure_count, worker_name, exception, percent_complete, entry)
+               failure_count, attempt, worker_name, exception, percent_complete, entry)
 WHERE job.id = change.id AND job.version = change.version
 RETURNING job.id;
 
@@ -575,10 +616,14 @@ RETURNING output_header;
 WITH job AS (
     SELECT j.id FROM rocketjob_jobs AS j
     WHERE j.state = 'running' AND j.sub_state = 'processing'
+      AND (j.run_at IS NULL OR j.run_at <= %(now)s)  -- failed slices wait out a retry delay
       AND (%(include)s::text IS NULL OR j.class_name ~ %(include)s)
       AND (%(exclude)s::text IS NULL OR j.class_name !~ %(exclude)s)
       AND EXISTS (SELECT 1 FROM rocketjob_slices AS q
                   WHERE q.job_id = j.id AND q.state = 'queued')
+      -- no slice is claimed before its upload was read whole: a failed upload ran nothing
+      AND EXISTS (SELECT 1 FROM rocketjob_batches AS b
+                  WHERE b.job_id = j.id AND b.record_count IS NOT NULL)
     ORDER BY j.priority, j.id
     LIMIT 1
 ), next AS (
@@ -667,7 +712,7 @@ WHERE job.id = %(job_id)s AND job.state = 'running' AND job.sub_state = 'process
   AND NOT EXISTS (SELECT 1 FROM rocketjob_slices AS s
                   WHERE s.job_id = job.id AND s.state <> 'completed')
 RETURNING id, class_name, description, priority, state, sub_state, run_at, expires_at,
-          destroy_on_complete, created_at, started_at, completed_at, failure_count,
+          destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt,
           worker_name, lease, version, percent_complete, exception, fields;
 
 -- name: fail_batch_job
@@ -689,6 +734,43 @@ WHERE job.id = %(job_id)s AND job.state = 'running' AND job.sub_state = 'process
                   WHERE s.job_id = job.id AND s.state IN ('queued', 'running'))
   AND (SELECT count(*) FROM rocketjob_slices AS s
        WHERE s.job_id = job.id AND s.state = 'failed') = %(failed)s;
+
+-- name: retry_batch_job
+-- Only failed slices are left and the job has a retry left: it stays in processing, its
+-- failed slices requeued but waiting until run_at (see claim_slices), once. Same guard as
+-- fail_batch_job.
+WITH retried AS (
+    UPDATE rocketjob_jobs AS job SET
+        run_at = %(run_at)s,
+        failure_count = job.failure_count + 1,
+        attempt = job.attempt + 1,
+        version = job.version + 1,
+        history = job.history || jsonb_build_array(jsonb_build_object(
+            'at', %(now)s::timestamptz, 'from', 'running', 'to', 'running', 'action', 'fail',
+            'by', %(worker_name)s::text, 'message', %(message)s::text,
+            'attempt', job.attempt + 1, 'retry_at', %(run_at)s::timestamptz))
+    -- the version read when deciding: of settles racing, the first wins (the subqueries
+    -- below are not looked at again once the row is unlocked, the version is)
+    WHERE job.id = %(job_id)s AND job.version = %(version)s
+      AND job.state = 'running' AND job.sub_state = 'processing'
+      AND EXISTS (SELECT 1 FROM rocketjob_batches AS b
+                  WHERE b.job_id = job.id AND b.record_count IS NOT NULL)
+      AND NOT EXISTS (SELECT 1 FROM rocketjob_slices AS s
+                      WHERE s.job_id = job.id AND s.state IN ('queued', 'running'))
+      AND (SELECT count(*) FROM rocketjob_slices AS s
+           WHERE s.job_id = job.id AND s.state = 'failed') = %(failed)s
+    RETURNING job.id
+), requeued AS (
+    UPDATE rocketjob_slices AS s SET
+        state = 'queued', worker_name = NULL, failed_record = NULL, exception = NULL
+    FROM retried WHERE s.job_id = retried.id AND s.state = 'failed'
+    RETURNING s.job_id
+), counted AS (
+    UPDATE rocketjob_batches AS b SET failed_slices = b.failed_slices - moved.n
+    FROM (SELECT job_id, count(*) AS n FROM requeued GROUP BY job_id) AS moved
+    WHERE b.job_id = moved.job_id
+)
+SELECT id FROM retried;
 
 -- name: settle_candidates
 -- Processing jobs with nothing queued or running: a missed last slice, a late upload end.
@@ -786,3 +868,59 @@ GROUP BY job_id;
 UPDATE rocketjob_slices AS s SET state = 'queued', worker_name = NULL
 FROM unnest(%(ids)s::bigint[], %(leases)s::bigint[]) AS held(id, lease)
 WHERE s.id = held.id AND s.lease = held.lease AND s.state = 'running';
+
+-- Cron -----------------------------------------------------------------------------------
+
+-- name: cron_schedules
+SELECT class_name, cron, timezone FROM rocketjob_cron ORDER BY class_name;
+
+-- name: save_cron_schedule
+INSERT INTO rocketjob_cron (class_name, cron, timezone, updated_at)
+VALUES (%(class_name)s, %(cron)s, %(timezone)s, %(now)s)
+ON CONFLICT (class_name) DO UPDATE SET
+    cron = excluded.cron, timezone = excluded.timezone, updated_at = excluded.updated_at;
+
+-- name: insert_cron_job
+-- The instance waiting for the next occurrence; none if one waits already.
+INSERT INTO rocketjob_jobs (class_name, description, priority, run_at, expires_at,
+                            destroy_on_complete, created_at, fields, cron)
+VALUES (%(class_name)s, %(description)s, %(priority)s, %(run_at)s, %(expires_at)s,
+        %(destroy_on_complete)s, %(created_at)s, %(fields)s::jsonb, %(cron)s)
+ON CONFLICT (class_name)
+    WHERE cron IS NOT NULL AND state IN ('queued', 'paused') AND started_at IS NULL
+    DO NOTHING
+RETURNING id;
+
+-- name: reschedule_cron_job
+-- The schedule changed in code: the waiting instance waits for the new next occurrence.
+UPDATE rocketjob_jobs SET run_at = %(run_at)s, cron = %(cron)s, version = version + 1
+WHERE class_name = %(class_name)s AND cron IS NOT NULL AND state IN ('queued', 'paused')
+  AND started_at IS NULL;
+
+-- name: drop_cron_jobs
+-- The class no longer has a schedule: its waiting instance goes.
+DELETE FROM rocketjob_jobs
+WHERE class_name = %(class_name)s AND cron IS NOT NULL AND state IN ('queued', 'paused')
+  AND started_at IS NULL;
+
+-- name: drop_cron_schedule
+DELETE FROM rocketjob_cron WHERE class_name = %(class_name)s;
+
+-- name: cron_started
+UPDATE rocketjob_cron SET last_job_id = %(id)s, last_started_at = %(now)s,
+                          last_outcome = 'running', last_finished_at = NULL
+WHERE class_name = %(class_name)s;
+
+-- name: cron_finished
+UPDATE rocketjob_cron SET last_outcome = %(outcome)s, last_finished_at = %(now)s
+WHERE class_name = %(class_name)s AND last_job_id = %(id)s;
+
+-- name: list_cron
+-- Every schedule with its waiting instance (if any) and its latest run.
+SELECT c.class_name, c.cron, c.timezone, c.updated_at, c.last_job_id, c.last_started_at,
+       c.last_outcome, c.last_finished_at, j.id AS pending_id, j.state AS pending_state,
+       j.run_at AS next_run_at
+FROM rocketjob_cron AS c
+LEFT JOIN rocketjob_jobs AS j ON j.class_name = c.class_name AND j.cron IS NOT NULL
+                             AND j.state IN ('queued', 'paused') AND j.started_at IS NULL
+ORDER BY c.class_name;

@@ -7,7 +7,7 @@ INSERT INTO rocketjob_jobs (class_name, description, priority, run_at, expires_a
 VALUES (:class_name, :description, :priority, :run_at, :expires_at,
         :destroy_on_complete, :created_at, :fields, :sub_state)
 RETURNING id, class_name, description, priority, state, sub_state, run_at, expires_at,
-          destroy_on_complete, created_at, started_at, completed_at, failure_count,
+          destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt,
           worker_name, lease, version, percent_complete, exception, fields;
 
 -- name: insert_jobs
@@ -22,7 +22,7 @@ SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'rocketjob_jobs'),
 
 -- name: select_job
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
-       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
        lease, version, percent_complete, exception, fields
 FROM rocketjob_jobs WHERE id = :id;
 
@@ -38,6 +38,7 @@ UPDATE rocketjob_jobs SET
     started_at = :started_at,
     completed_at = :completed_at,
     failure_count = :failure_count,
+    attempt = :attempt,
     worker_name = :worker_name,
     exception = :exception,
     exception_class = json_extract(:exception, '$.class_name'),
@@ -46,7 +47,7 @@ UPDATE rocketjob_jobs SET
     history = json_insert(history, '$[#]', json(:entry))
 WHERE id = :id AND version = :version
 RETURNING id, class_name, description, priority, state, sub_state, run_at, expires_at,
-          destroy_on_complete, created_at, started_at, completed_at, failure_count,
+          destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt,
           worker_name, lease, version, percent_complete, exception, fields;
 
 -- name: delete_job
@@ -54,7 +55,7 @@ DELETE FROM rocketjob_jobs WHERE id = :id AND version = :version;
 
 -- name: list_jobs
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
-       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
        lease, version, percent_complete, exception, fields
 FROM rocketjob_jobs
 WHERE id < :before_id
@@ -62,7 +63,7 @@ ORDER BY id DESC LIMIT :limit;
 
 -- name: list_jobs_of_class
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
-       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
        lease, version, percent_complete, exception, fields
 FROM rocketjob_jobs
 WHERE class_name = :class_name AND id < :before_id
@@ -70,7 +71,7 @@ ORDER BY id DESC LIMIT :limit;
 
 -- name: list_jobs_in_state
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
-       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
        lease, version, percent_complete, exception, fields
 FROM rocketjob_jobs INDEXED BY rocketjob_jobs_state
 WHERE state = :state AND id < :before_id
@@ -80,7 +81,7 @@ ORDER BY id DESC LIMIT :limit;
 -- name: list_jobs_due
 -- Queued jobs that may run now (run_at empty or past).
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
-       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
        lease, version, percent_complete, exception, fields
 FROM rocketjob_jobs INDEXED BY rocketjob_jobs_state
 WHERE state = 'queued' AND (run_at IS NULL OR run_at <= :now) AND id < :before_id
@@ -90,7 +91,7 @@ ORDER BY id DESC LIMIT :limit;
 -- name: list_jobs_scheduled
 -- Queued jobs waiting for run_at, the soonest first.
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
-       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
        lease, version, percent_complete, exception, fields
 FROM rocketjob_jobs INDEXED BY rocketjob_jobs_scheduled
 WHERE state = 'queued' AND run_at IS NOT NULL AND run_at > :now
@@ -127,7 +128,7 @@ WHERE id IN (
     ORDER BY priority, run_at, id
     LIMIT :limit)
 RETURNING id, class_name, description, priority, state, sub_state, run_at, expires_at,
-          destroy_on_complete, created_at, started_at, completed_at, failure_count,
+          destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt,
           worker_name, lease, version, percent_complete, exception, fields;
 
 -- name: claim_job
@@ -143,7 +144,7 @@ UPDATE rocketjob_jobs SET
         'at', :now, 'from', 'queued', 'to', 'running', 'action', 'start', 'by', :worker_name))
 WHERE id = :id AND state = 'queued'
 RETURNING id, class_name, description, priority, state, sub_state, run_at, expires_at,
-          destroy_on_complete, created_at, started_at, completed_at, failure_count,
+          destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt,
           worker_name, lease, version, percent_complete, exception, fields;
 
 -- name: destroy_completed_jobs
@@ -173,6 +174,24 @@ UPDATE rocketjob_jobs SET
     history = json_insert(history, '$[#]', json_object(
         'at', :now, 'from', 'running', 'to', 'failed', 'action', 'fail', 'by', :worker_name,
         'message', :message))
+WHERE id = :id AND lease = :lease AND state = 'running';
+
+-- name: retry_claimed_job
+-- A failure with a retry left: recorded, and the job back in the queue, due at run_at, in
+-- one statement, only while the worker still holds it.
+UPDATE rocketjob_jobs SET
+    state = 'queued',
+    run_at = :run_at,
+    worker_name = NULL,
+    percent_complete = 0,
+    failure_count = failure_count + 1,
+    attempt = attempt + 1,
+    exception = :exception,
+    exception_class = json_extract(:exception, '$.class_name'),
+    version = version + 1,
+    history = json_insert(history, '$[#]', json_object(
+        'at', :now, 'from', 'running', 'to', 'queued', 'action', 'fail', 'by', :worker_name,
+        'message', :message, 'attempt', attempt + 1, 'retry_at', :run_at))
 WHERE id = :id AND lease = :lease AND state = 'running';
 
 -- name: job_leases
@@ -241,6 +260,22 @@ WHERE state = 'running'
       WHERE w.name = rocketjob_jobs.worker_name AND w.heartbeat_at >= :cutoff)
 RETURNING id, class_name;
 
+-- name: count_orphans
+-- Whether the reaper would requeue anything now (the same conditions as it uses).
+SELECT EXISTS (
+           SELECT 1 FROM rocketjob_jobs AS job
+           WHERE job.state = 'running' AND job.started_at < :cutoff
+             AND job.worker_name NOT LIKE 'inline:%' AND job.worker_name <> :by
+             AND NOT EXISTS (SELECT 1 FROM rocketjob_workers AS w
+                             WHERE w.name = job.worker_name AND w.heartbeat_at >= :cutoff))
+       OR EXISTS (
+           SELECT 1 FROM rocketjob_slices AS s
+           WHERE s.state = 'running' AND s.started_at < :cutoff
+             AND s.worker_name NOT LIKE 'inline:%' AND s.worker_name <> :by
+             AND NOT EXISTS (SELECT 1 FROM rocketjob_workers AS w
+                             WHERE w.name = s.worker_name AND w.heartbeat_at >= :cutoff))
+       AS orphans;
+
 -- name: delete_dead_workers
 DELETE FROM rocketjob_workers WHERE heartbeat_at < :cutoff AND name <> :by
 RETURNING name;
@@ -276,7 +311,7 @@ SELECT class_name FROM classes WHERE class_name IS NOT NULL;
 -- Mission Control's search: jobs of the classes whose names contain the search text
 -- (found first, by list_class_names) or whose description contains it.
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
-       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
        lease, version, percent_complete, exception, fields
 FROM rocketjob_jobs
 WHERE id < :before_id
@@ -286,7 +321,7 @@ ORDER BY id DESC LIMIT :limit;
 
 -- name: search_jobs_in_state
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
-       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
        lease, version, percent_complete, exception, fields
 FROM rocketjob_jobs INDEXED BY rocketjob_jobs_state
 WHERE state = :state AND id < :before_id
@@ -296,7 +331,7 @@ ORDER BY id DESC LIMIT :limit;
 
 -- name: search_jobs_due
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
-       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
        lease, version, percent_complete, exception, fields
 FROM rocketjob_jobs INDEXED BY rocketjob_jobs_state
 WHERE state = 'queued' AND (run_at IS NULL OR run_at <= :now) AND id < :before_id
@@ -306,7 +341,7 @@ ORDER BY id DESC LIMIT :limit;
 
 -- name: search_jobs_scheduled
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
-       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
        lease, version, percent_complete, exception, fields
 FROM rocketjob_jobs INDEXED BY rocketjob_jobs_scheduled
 WHERE state = 'queued' AND run_at IS NOT NULL AND run_at > :now
@@ -341,7 +376,7 @@ LIMIT :limit;
 -- name: list_failed_in_group
 -- One group of the Failures view, newest first, along the failures index.
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
-       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
        lease, version, percent_complete, exception, fields
 FROM rocketjob_jobs INDEXED BY rocketjob_jobs_failures
 WHERE state = 'failed' AND class_name = :class_name
@@ -351,7 +386,7 @@ ORDER BY id DESC LIMIT :limit;
 -- name: list_failed_with_exception
 -- Failed jobs of any class that raised one exception class.
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
-       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
        lease, version, percent_complete, exception, fields
 FROM rocketjob_jobs INDEXED BY rocketjob_jobs_state
 WHERE state = 'failed' AND exception_class = :exception_class
@@ -363,7 +398,7 @@ ORDER BY id DESC LIMIT :limit;
 -- handled; every filter is optional (a search matches the classes found for it or the
 -- description).
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
-       destroy_on_complete, created_at, started_at, completed_at, failure_count, worker_name,
+       destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
        lease, version, percent_complete, exception, fields
 FROM rocketjob_jobs INDEXED BY rocketjob_jobs_state
 WHERE state = 'failed' AND id > :after_id
@@ -450,10 +485,14 @@ WHERE id IN (
     WHERE s.state = 'queued' AND s.job_id = (
         SELECT j.id FROM rocketjob_jobs AS j INDEXED BY rocketjob_jobs_processing
         WHERE j.state = 'running' AND j.sub_state = 'processing'
+          AND (j.run_at IS NULL OR j.run_at <= :now)  -- failed slices wait out a retry delay
           AND (:include IS NULL OR j.class_name REGEXP :include)
           AND (:exclude IS NULL OR NOT j.class_name REGEXP :exclude)
           AND EXISTS (SELECT 1 FROM rocketjob_slices AS q INDEXED BY rocketjob_slices_queued
                       WHERE q.job_id = j.id AND q.state = 'queued')
+          -- no slice is claimed before its upload was read whole: a failed upload ran nothing
+          AND EXISTS (SELECT 1 FROM rocketjob_batches AS b
+                      WHERE b.job_id = j.id AND b.record_count IS NOT NULL)
         ORDER BY j.priority, j.id
         LIMIT 1)
     ORDER BY s.position
@@ -530,7 +569,7 @@ WHERE id = :job_id AND state = 'running' AND sub_state = 'processing'
   AND NOT EXISTS (SELECT 1 FROM rocketjob_slices AS s
                   WHERE s.job_id = :job_id AND s.state <> 'completed')
 RETURNING id, class_name, description, priority, state, sub_state, run_at, expires_at,
-          destroy_on_complete, created_at, started_at, completed_at, failure_count,
+          destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt,
           worker_name, lease, version, percent_complete, exception, fields;
 
 -- name: fail_batch_job
@@ -546,6 +585,25 @@ UPDATE rocketjob_jobs SET
         'at', :now, 'from', 'running', 'to', 'failed', 'action', 'fail', 'by', :worker_name,
         'message', :message))
 WHERE id = :job_id AND state = 'running' AND sub_state = 'processing'
+  AND EXISTS (SELECT 1 FROM rocketjob_batches AS b
+              WHERE b.job_id = :job_id AND b.record_count IS NOT NULL)
+  AND NOT EXISTS (SELECT 1 FROM rocketjob_slices AS s
+                  WHERE s.job_id = :job_id AND s.state IN ('queued', 'running'))
+  AND (SELECT count(*) FROM rocketjob_slices AS s
+       WHERE s.job_id = :job_id AND s.state = 'failed') = :failed;
+
+-- name: retry_batch_job
+-- Only failed slices are left and the job has a retry left: it stays in processing, its
+-- failed slices wait until run_at (see claim_slices), once. Same guard as fail_batch_job.
+UPDATE rocketjob_jobs SET
+    run_at = :run_at,
+    failure_count = failure_count + 1,
+    attempt = attempt + 1,
+    version = version + 1,
+    history = json_insert(history, '$[#]', json_object(
+        'at', :now, 'from', 'running', 'to', 'running', 'action', 'fail', 'by', :worker_name,
+        'message', :message, 'attempt', attempt + 1, 'retry_at', :run_at))
+WHERE id = :job_id AND version = :version AND state = 'running' AND sub_state = 'processing'
   AND EXISTS (SELECT 1 FROM rocketjob_batches AS b
               WHERE b.job_id = :job_id AND b.record_count IS NOT NULL)
   AND NOT EXISTS (SELECT 1 FROM rocketjob_slices AS s
@@ -645,3 +703,59 @@ GROUP BY job_id;
 -- Run once per slice (executemany).
 UPDATE rocketjob_slices SET state = 'queued', worker_name = NULL
 WHERE id = :id AND lease = :lease AND state = 'running';
+
+-- Cron -----------------------------------------------------------------------------------
+
+-- name: cron_schedules
+SELECT class_name, cron, timezone FROM rocketjob_cron ORDER BY class_name;
+
+-- name: save_cron_schedule
+INSERT INTO rocketjob_cron (class_name, cron, timezone, updated_at)
+VALUES (:class_name, :cron, :timezone, :now)
+ON CONFLICT (class_name) DO UPDATE SET
+    cron = excluded.cron, timezone = excluded.timezone, updated_at = excluded.updated_at;
+
+-- name: insert_cron_job
+-- The instance waiting for the next occurrence; none if one waits already.
+INSERT INTO rocketjob_jobs (class_name, description, priority, run_at, expires_at,
+                            destroy_on_complete, created_at, fields, cron)
+VALUES (:class_name, :description, :priority, :run_at, :expires_at,
+        :destroy_on_complete, :created_at, :fields, :cron)
+ON CONFLICT (class_name)
+    WHERE cron IS NOT NULL AND state IN ('queued', 'paused') AND started_at IS NULL
+    DO NOTHING
+RETURNING id;
+
+-- name: reschedule_cron_job
+-- The schedule changed in code: the waiting instance waits for the new next occurrence.
+UPDATE rocketjob_jobs SET run_at = :run_at, cron = :cron, version = version + 1
+WHERE class_name = :class_name AND cron IS NOT NULL AND state IN ('queued', 'paused')
+  AND started_at IS NULL;
+
+-- name: drop_cron_jobs
+-- The class no longer has a schedule: its waiting instance goes.
+DELETE FROM rocketjob_jobs
+WHERE class_name = :class_name AND cron IS NOT NULL AND state IN ('queued', 'paused')
+  AND started_at IS NULL;
+
+-- name: drop_cron_schedule
+DELETE FROM rocketjob_cron WHERE class_name = :class_name;
+
+-- name: cron_started
+UPDATE rocketjob_cron SET last_job_id = :id, last_started_at = :now, last_outcome = 'running',
+                          last_finished_at = NULL
+WHERE class_name = :class_name;
+
+-- name: cron_finished
+UPDATE rocketjob_cron SET last_outcome = :outcome, last_finished_at = :now
+WHERE class_name = :class_name AND last_job_id = :id;
+
+-- name: list_cron
+-- Every schedule with its waiting instance (if any) and its latest run.
+SELECT c.class_name, c.cron, c.timezone, c.updated_at, c.last_job_id, c.last_started_at,
+       c.last_outcome, c.last_finished_at, j.id AS pending_id, j.state AS pending_state,
+       j.run_at AS next_run_at
+FROM rocketjob_cron AS c
+LEFT JOIN rocketjob_jobs AS j ON j.class_name = c.class_name AND j.cron IS NOT NULL
+                             AND j.state IN ('queued', 'paused') AND j.started_at IS NULL
+ORDER BY c.class_name;

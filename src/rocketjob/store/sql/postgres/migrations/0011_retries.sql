@@ -1,0 +1,3 @@
+-- Automatic retries: how many a job has used since it was created or an operator retried
+-- it. A constant default adds the column without rewriting the table.
+ALTER TABLE rocketjob_jobs ADD COLUMN attempt integer NOT NULL DEFAULT 0;
