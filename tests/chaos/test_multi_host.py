@@ -225,9 +225,9 @@ def alone_at_work(site: Site, worker: WorkerProcess, everyone: list[WorkerProces
 def cut_off(
     site: Site, host: Host, workers: list[WorkerProcess], *, inside_transaction: bool
 ) -> float:
-    """Cuts the host's link at a moment when its workers hold jobs claimed ahead of their
-    threads and a session of it holds a transaction that changed jobs open on the server
-    (or none holds any transaction open); otherwise restores it and tries again."""
+    """Cuts the host's link at a moment when a session of it holds a transaction that
+    changed jobs open on the server, or when none holds any transaction open and its workers
+    hold jobs claimed ahead of their threads; otherwise restores it and tries again."""
     pids = {w.pid for w in workers}
     deadline = time.monotonic() + SEARCH
     while time.monotonic() < deadline:
@@ -235,12 +235,12 @@ def cut_off(
         at = time.monotonic()
         # statements the server received before the cut run to their end first
         wait_until(lambda: not site.sessions_of(host, "active"), 5, "the host's statements")
-        ahead = any(len(held_jobs(w.name)) > THREADS for w in workers)
-        if inside_transaction:
+        if inside_transaction:  # what the others then wait on is the point, not what it held
             wanted = site.changing_jobs(host) > 0
         else:
-            wanted = site.sessions_of(host, "idle in transaction") == 0
-        if ahead and wanted:
+            ahead = any(len(held_jobs(w.name)) > THREADS for w in workers)
+            wanted = ahead and site.sessions_of(host, "idle in transaction") == 0
+        if wanted:
             return at
         host.restore()
         back = time.monotonic()
