@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench
+.PHONY: demo test lint bench chaos
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ lint: $(BIN)/.installed
 
 test: lint
 	$(BIN)/pytest
+
+# The chaos suite at full size (`make test` runs it small): CHAOS_SCALE=1 for the small one.
+CHAOS_SCALE ?= 10
+chaos: $(BIN)/.installed
+	$(BIN)/pytest tests/chaos -m chaos --chaos-scale $(CHAOS_SCALE)
 
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/enqueue.py

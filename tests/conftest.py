@@ -17,6 +17,15 @@ from pg import PostgresServer
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--chaos-scale",
+        type=float,
+        default=None,
+        help="run the chaos cases this many times bigger (default $ROCKETJOB_CHAOS_SCALE or 1)",
+    )
+
+
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
     """A PostgreSQL test database; skipped when absent, unless CI=true demands it."""
