@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -13,6 +14,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import RowFactory, dict_row, tuple_row
 from psycopg.types.json import set_json_loads
 from psycopg_pool import ConnectionPool, PoolTimeout
@@ -35,6 +37,25 @@ from rocketjob.store.sqlfiles import Migration
 from rocketjob.store.workers import Handoff
 
 INSERT_CHUNK = 5_000
+# Every session of the store's. Its transactions never wait on the application: one idle
+# in a transaction is a client that died or lost its link, and the rows it locked would
+# hold the reapers of every other host up until the server noticed. TCP keepalives (and
+# a timeout on unacknowledged sends) let both ends notice a dead link in seconds.
+SESSION_SETTINGS = (
+    "SELECT set_config('TimeZone', 'UTC', false),"
+    " set_config('idle_in_transaction_session_timeout', '10s', false),"
+    " set_config('tcp_keepalives_idle', '10', false),"
+    " set_config('tcp_keepalives_interval', '5', false),"
+    " set_config('tcp_keepalives_count', '3', false),"
+    " set_config('tcp_user_timeout', '30000', false)"
+)
+KEEPALIVES = {
+    "keepalives": "1",
+    "keepalives_idle": "10",
+    "keepalives_interval": "5",
+    "keepalives_count": "3",
+    "tcp_user_timeout": "30000",
+}
 # Serialises migrations of one database across processes and hosts.
 MIGRATION_LOCK = zlib.crc32(b"rocketjob.migrate")
 
@@ -77,8 +98,23 @@ def _bigints(values: Iterable[int]) -> str:
 
 
 def _configure(conn: Connection) -> None:
-    conn.execute("SET TIME ZONE 'UTC'")
+    conn.execute(SESSION_SETTINGS)
     set_json_loads(_load_json, conn)
+
+
+def read_only(sql: str) -> bool:
+    """Whether a named query only reads (safe to run again when its connection died)."""
+    code = re.sub(r"--[^\n]*", " ", sql).upper()
+    return code.lstrip().startswith(("SELECT", "WITH")) and not _WRITES.search(code)
+
+
+_WRITES = re.compile(r"\b(INSERT|UPDATE|DELETE|FOR\s+UPDATE|PG_NOTIFY|PG_TRY_ADVISORY\w*)\b")
+
+
+def _with_keepalives(url: str) -> dict[str, Any]:
+    """libpq's TCP settings for a link that may go dead (the URL's own win)."""
+    given = conninfo_to_dict(url)
+    return {key: value for key, value in KEEPALIVES.items() if key not in given}
 
 
 class PostgresStore(Store):
@@ -107,7 +143,12 @@ class PostgresStore(Store):
             min_size=1,
             max_size=max(pool_size, 2),
             # Every query is prepared at first use: they are few and all hot.
-            kwargs={"autocommit": True, "row_factory": dict_row, "prepare_threshold": 0},
+            kwargs={
+                "autocommit": True,
+                "row_factory": dict_row,
+                "prepare_threshold": 0,
+                **_with_keepalives(url),
+            },
             configure=_configure,
             timeout=connect_timeout,
             name="rocketjob",
@@ -131,6 +172,7 @@ class PostgresStore(Store):
                     "-c enable_sort=off -c enable_bitmapscan=off"
                     " -c enable_hashjoin=off -c enable_mergejoin=off"
                 ),
+                **_with_keepalives(url),
             },
             configure=_configure,
             timeout=connect_timeout,
@@ -141,6 +183,7 @@ class PostgresStore(Store):
         self._local = threading.local()
         # Every pooled connection may have been terminated at once: try them all.
         self._retries = max(pool_size, 2) + 1
+        self._reads = frozenset(name for name, sql in self.queries.items() if read_only(sql))
         if clock is utc_now:  # workers' heartbeats keep it right from now on
             self.clock = self._database_clock()
 
@@ -177,11 +220,17 @@ class PostgresStore(Store):
                 return run(pinned)
             pool = self._claim_pool if query in CLAIMS else self._pool
             for _ in range(self._retries):
+                used: Connection | None = None
                 try:
-                    with pool.connection() as conn:
-                        return run(conn)
+                    with pool.connection() as used:
+                        return run(used)
                 except psycopg.errors.AdminShutdown:
                     continue
+                except psycopg.OperationalError:
+                    # The connection died under the statement: a read may run again.
+                    if query in self._reads and used is not None and used.broken:
+                        continue
+                    raise
             with pool.connection() as conn:
                 return run(conn)
 
@@ -453,6 +502,7 @@ class Listener(Subscription):
                     self.url,
                     autocommit=True,
                     connect_timeout=5,
+                    **_with_keepalives(self.url),
                     # operators (and pg_stat_activity) can tell whose connection it is
                     application_name=f"rocketjob listener {self.worker or ''}"[:63].rstrip(),
                 ) as conn:

@@ -340,7 +340,20 @@ SELECT name, pg_notify('rocketjob_control', name) FROM asked;
 -- name: requeue_jobs_of_dead_workers
 -- Running jobs whose worker stopped heartbeating (or never had a row) go back to the queue.
 -- Jobs run inline by perform_now() belong to no worker and are left alone, and so are
--- the reaper's own: it is alive.
+-- the reaper's own: it is alive. Rows another session holds locked (a host cut off in the
+-- middle of a transaction) are skipped, not waited for: the next pass takes them once the
+-- server has ended that session.
+WITH dead AS (
+    SELECT job.id FROM rocketjob_jobs AS job
+    WHERE job.state = 'running'
+      AND job.started_at < %(cutoff)s
+      AND job.worker_name NOT LIKE 'inline:%%'
+      AND job.worker_name <> %(by)s::text
+      AND NOT EXISTS (
+          SELECT 1 FROM rocketjob_workers AS w
+          WHERE w.name = job.worker_name AND w.heartbeat_at >= %(cutoff)s)
+    FOR UPDATE OF job SKIP LOCKED
+)
 UPDATE rocketjob_jobs AS job SET
     state = 'queued',
     worker_name = NULL,
@@ -349,13 +362,7 @@ UPDATE rocketjob_jobs AS job SET
         'at', %(now)s::timestamptz, 'from', 'running', 'to', 'queued', 'action', 'requeue',
         'by', %(by)s::text,
         'message', 'worker ' || coalesce(job.worker_name, '?') || ' stopped heartbeating'))
-WHERE job.state = 'running'
-  AND job.started_at < %(cutoff)s
-  AND job.worker_name NOT LIKE 'inline:%%'
-  AND job.worker_name <> %(by)s::text
-  AND NOT EXISTS (
-      SELECT 1 FROM rocketjob_workers AS w
-      WHERE w.name = job.worker_name AND w.heartbeat_at >= %(cutoff)s)
+FROM dead WHERE job.id = dead.id
 RETURNING job.id, job.class_name;
 
 -- name: count_orphans
@@ -375,7 +382,10 @@ SELECT EXISTS (
        AS orphans;
 
 -- name: delete_dead_workers
-DELETE FROM rocketjob_workers WHERE heartbeat_at < %(cutoff)s AND name <> %(by)s::text
+DELETE FROM rocketjob_workers
+WHERE name IN (SELECT name FROM rocketjob_workers
+               WHERE heartbeat_at < %(cutoff)s AND name <> %(by)s::text
+               FOR UPDATE SKIP LOCKED)
 RETURNING name;
 
 -- name: notify_jobs
@@ -818,15 +828,19 @@ SELECT 1 AS held FROM rocketjob_slices WHERE id = %(id)s AND lease = %(lease)s A
 
 -- name: requeue_slices_of_dead_workers
 -- Running slices whose worker stopped heartbeating go back to the queue; the next claim
--- bumps the lease, so the old holder can no longer complete them.
+-- bumps the lease, so the old holder can no longer complete them. Locked rows are skipped,
+-- as the jobs' reaper does.
 UPDATE rocketjob_slices AS s SET state = 'queued', worker_name = NULL
-WHERE s.state = 'running'
-  AND s.started_at < %(cutoff)s
-  AND s.worker_name NOT LIKE 'inline:%%'
-  AND s.worker_name <> %(by)s::text
-  AND NOT EXISTS (
-      SELECT 1 FROM rocketjob_workers AS w
-      WHERE w.name = s.worker_name AND w.heartbeat_at >= %(cutoff)s)
+WHERE s.id IN (
+    SELECT d.id FROM rocketjob_slices AS d
+    WHERE d.state = 'running'
+      AND d.started_at < %(cutoff)s
+      AND d.worker_name NOT LIKE 'inline:%%'
+      AND d.worker_name <> %(by)s::text
+      AND NOT EXISTS (
+          SELECT 1 FROM rocketjob_workers AS w
+          WHERE w.name = d.worker_name AND w.heartbeat_at >= %(cutoff)s)
+    FOR UPDATE SKIP LOCKED)
 RETURNING s.id, s.job_id, s.position;
 
 -- name: slice_counts
