@@ -16,7 +16,7 @@ from processes import Background, finish, start_rocketjob, wait_until
 import rocketjob as rj
 from rocketjob.store import Store
 
-CLASS = "cron_jobs.EveryMinute"
+CLASS = "cron_jobs.NewYear"
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ def workers(database_url: str, count: int) -> Iterator[list[Background]]:
                 "--import",
                 "cron_jobs",
                 "--include",
-                "EveryMinute",
+                "NewYear",
                 "--poll-interval",
                 "0.05",
                 database_url=database_url,
