@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
 from chaos_jobs import Tracked
 from fleet import Fleet, WorkerProcess
@@ -98,6 +99,13 @@ class Site:
             f"WHERE a.client_addr = '{host.address}' AND a.state = 'idle in transaction' "
             "AND c.relname = 'rocketjob_jobs' AND l.mode = 'RowExclusiveLock'",
             self.database,
+        )
+        return int(rows[0][0])  # type: ignore[call-overload]
+
+    def sessions_waiting_on_locks(self, host: Host) -> int:
+        rows = self.server.execute(
+            f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{self.database}' "
+            f"AND client_addr = '{host.address}' AND wait_event_type = 'Lock'"
         )
         return int(rows[0][0])  # type: ignore[call-overload]
 
@@ -222,12 +230,45 @@ def alone_at_work(site: Site, worker: WorkerProcess, everyone: list[WorkerProces
     )
 
 
+def cut_mid_transaction(site: Site, host: Host, workers: list[WorkerProcess]) -> float:
+    """Stops one of the host's workers inside the transaction that records its completed
+    jobs (a lock this test holds on one of them makes it wait there), cuts the link, then
+    lets the statement run: the server keeps that transaction open, and its rows locked,
+    for a client it can no longer reach."""
+    pids = {w.pid for w in workers}
+    ledger = site.ledger.entries
+
+    def running_slow_job() -> int | None:
+        ended = {e.job_id for e in ledger() if e.event == "end"}
+        started = [e.job_id for e in ledger() if e.event == "start" and e.pid in pids]
+        slow = [job_id for job_id in started if job_id not in ended and job_id in long_jobs]
+        return slow[-1] if slow else None
+
+    long_jobs = set(Tracked.create_many([{"seconds": 2.0, "priority": 1}] * (2 * THREADS)))
+    job_id = wait_until(running_slow_job, 60, "a long job running on the host")
+    with psycopg.connect(site.url) as blocker:
+        blocker.execute("SELECT 1 FROM rocketjob_jobs WHERE id = %s FOR UPDATE", (job_id,))
+        wait_until(
+            lambda: site.sessions_waiting_on_locks(host) > 0,
+            30,
+            "the host's worker inside the transaction that completes its jobs",
+        )
+        host.cut()
+        at = time.monotonic()
+        blocker.rollback()  # its statement now runs to its end, then waits for COMMIT
+    wait_until(lambda: site.changing_jobs(host) > 0, 10, "the host's transaction left open")
+    return at
+
+
 def cut_off(
     site: Site, host: Host, workers: list[WorkerProcess], *, inside_transaction: bool
 ) -> float:
-    """Cuts the host's link at a moment when a session of it holds a transaction that
-    changed jobs open on the server, or when none holds any transaction open and its workers
-    hold jobs claimed ahead of their threads; otherwise restores it and tries again."""
+    """Cuts the host's link inside a transaction that changed jobs (see
+    cut_mid_transaction), or at a moment when none of its sessions holds a transaction open
+    and its workers hold jobs claimed ahead of their threads (else it restores the link and
+    tries again)."""
+    if inside_transaction:
+        return cut_mid_transaction(site, host, workers)
     pids = {w.pid for w in workers}
     deadline = time.monotonic() + SEARCH
     while time.monotonic() < deadline:
