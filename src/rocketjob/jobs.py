@@ -14,6 +14,8 @@ from typing import Any, ClassVar, Self
 
 from rocketjob.behaviours import cron as schedules
 from rocketjob.behaviours import retry
+from rocketjob.behaviours import window as windows
+from rocketjob.behaviours.window import Window
 from rocketjob.changes import plan_change
 from rocketjob.config import get_store
 from rocketjob.errors import (
@@ -110,6 +112,8 @@ class Job:
     # A recurring job (see behaviours/cron.py): 5 cron fields, read in an IANA time zone.
     cron: ClassVar[str | None] = None
     cron_timezone: ClassVar[str] = "UTC"
+    # Starts only inside this window (see behaviours/window.py).
+    processing_window: ClassVar[Window | None] = None
     class_name: str = "rocketjob.jobs.Job"
 
     id: int | None
@@ -140,6 +144,7 @@ class Job:
         cls._fieldset = FieldSet(cls.class_name, own, defaults)
         retry.check_class(cls)
         schedules.check_class(cls)
+        windows.check_class(cls)
         _classes[cls.class_name] = cls
 
     def __init__(self, **values: Any) -> None:
@@ -195,12 +200,15 @@ class Job:
         rows: list[NewJob] = []
         problems: list[tuple[str, str]] = []
         validate = cls._fieldset.validate_row
+        now = get_store().now() if cls.processing_window else None
         for index, values in enumerate(many):
             try:
                 standard, fields_json = validate(dict(values))
             except ValidationError as error:
                 problems.extend((f"row {index}: {f}", p) for f, p in error.errors)
                 continue
+            if now is not None:
+                standard["run_at"] = windows.first_run_at(cls, standard.get("run_at"), now)
             rows.append(
                 NewJob(
                     class_name=cls.class_name,
@@ -221,12 +229,17 @@ class Job:
             class_name=self.class_name,
             description=self.description,
             priority=self.priority,
-            run_at=self.run_at,
+            run_at=self._first_run_at(),
             expires_at=self.expires_at,
             destroy_on_complete=self.destroy_on_complete,
             fields=self._fields_json,
             sub_state=self._first_sub_state(),
         )
+
+    def _first_run_at(self) -> datetime | None:
+        if self.processing_window is None:
+            return self.run_at
+        return windows.first_run_at(type(self), self.run_at, get_store().now())
 
     @classmethod
     def _first_sub_state(cls) -> str | None:

@@ -266,11 +266,19 @@ class Store(BatchStore, WorkerStore, FailureStore, CronStore, ABC):
         rows.sort(key=_claim_order)
         return rows
 
-    def hand_back_jobs(self, claims: Sequence[Claim], worker_name: str, reason: str) -> int:
-        """Returns held jobs to the queue (a stopping or pausing worker); others untouched."""
+    def hand_back_jobs(
+        self,
+        claims: Sequence[Claim],
+        worker_name: str,
+        reason: str,
+        *,
+        run_at: datetime | None = None,
+    ) -> int:
+        """Returns held jobs to the queue (a stopping or pausing worker; `run_at`: not
+        before then); others untouched."""
         if not claims:
             return 0
-        params = {"now": self.now(), "worker_name": worker_name, "reason": reason}
+        params = {"now": self.now(), "worker_name": worker_name, "reason": reason, "run_at": run_at}
         with self.transaction():
             handed_back = self.execute_for_claims("hand_back_jobs", claims, params)
             self.execute("notify_jobs", {})

@@ -309,7 +309,27 @@ class Worker:
         if self._expired(job):
             self._add_outcome(Outcome(job, claim, Result.EXPIRED, 0.0))
             return
+        if not self._in_window(job):
+            self._wait_for_window(job, claim)
+            return
         self._threads.submit((job, claim))
+
+    def _in_window(self, job: Job) -> bool:
+        window = job.processing_window
+        return window is None or window.is_open(self.store.now())
+
+    def _wait_for_window(self, job: Job, claim: Claim) -> None:
+        """Puts a job claimed after its window closed back, due at the next opening."""
+        window = job.processing_window
+        assert window is not None
+        now = self.store.now()
+        reason = window.closed_message(now)
+        try:
+            self.store.hand_back_jobs([claim], self.name, reason, run_at=window.next_opening(now))
+        except DatabaseUnavailable as error:
+            log.warning("could not put job %s back (the reaper will): %s", job.id, error)
+        self._release([claim.id])
+        log.info("job %s %s: %s", job.id, job.class_name, reason)
 
     def _may_start(self, work: Work) -> bool:
         # On a job thread, just before the work starts: is it still ours?
@@ -368,7 +388,7 @@ class Worker:
                 return
             if handoff.row is not None and self.state == "running":
                 job, claim = load_claimed(handoff.row)
-                if not self._expired(job):
+                if not self._expired(job) and self._in_window(job):
                     self._holding.add(claim.id)
                     self._threads.submit((job, claim))
                     return

@@ -394,9 +394,11 @@ SELECT pg_notify('rocketjob_jobs', '');
 
 -- name: hand_back_jobs
 -- A stopping worker returns jobs it holds to the queue; only rows it still holds.
+-- A job claimed outside its processing window goes back with run_at at the next opening.
 UPDATE rocketjob_jobs AS job SET
     state = 'queued',
     worker_name = NULL,
+    run_at = COALESCE(%(run_at)s::timestamptz, job.run_at),
     version = job.version + 1,
     history = job.history || jsonb_build_array(jsonb_build_object(
         'at', %(now)s::timestamptz, 'from', 'running', 'to', 'queued', 'action', 'requeue',

@@ -286,10 +286,12 @@ SELECT 1;
 
 -- name: hand_back_jobs
 -- A stopping worker returns jobs it holds to the queue; only rows it still holds.
--- Run once per claim (executemany).
+-- Run once per claim (executemany). A job claimed outside its processing window goes
+-- back with run_at at the next opening.
 UPDATE rocketjob_jobs SET
     state = 'queued',
     worker_name = NULL,
+    run_at = COALESCE(:run_at, run_at),
     version = version + 1,
     history = json_insert(history, '$[#]', json_object(
         'at', :now, 'from', 'running', 'to', 'queued', 'action', 'requeue',
