@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Self
 
 from rocketjob.behaviours import cron as schedules
 from rocketjob.behaviours import retry
+from rocketjob.behaviours import throttle as throttles
 from rocketjob.behaviours import window as windows
 from rocketjob.behaviours.window import Window
 from rocketjob.changes import plan_change
@@ -114,6 +115,9 @@ class Job:
     cron_timezone: ClassVar[str] = "UTC"
     # Starts only inside this window (see behaviours/window.py).
     processing_window: ClassVar[Window | None] = None
+    # At most this many running at once, of the class or of its group (behaviours/throttle.py).
+    throttle_running_jobs: ClassVar[int | None] = None
+    throttle_group: ClassVar[str | None] = None
     class_name: str = "rocketjob.jobs.Job"
 
     id: int | None
@@ -145,6 +149,7 @@ class Job:
         retry.check_class(cls)
         schedules.check_class(cls)
         windows.check_class(cls)
+        throttles.check_class(cls)
         _classes[cls.class_name] = cls
 
     def __init__(self, **values: Any) -> None:
@@ -186,7 +191,9 @@ class Job:
         job = cls(**values)
         row = job._new_row()
         # A batch job's input is uploaded after it is created: it waits in the queue.
-        job._load(get_store().insert_job(row, handoff=not cls.batch, connection=connection))
+        # A throttled job waits its turn in the queue: a hand-off would skip the count.
+        handoff = not cls.batch and row.throttle is None
+        job._load(get_store().insert_job(row, handoff=handoff, connection=connection))
         return job
 
     @classmethod
@@ -214,6 +221,7 @@ class Job:
                     class_name=cls.class_name,
                     fields=fields_json,
                     sub_state=cls._first_sub_state(),
+                    throttle=throttles.name_of(cls),
                     **standard,
                 )
             )
@@ -234,6 +242,7 @@ class Job:
             destroy_on_complete=self.destroy_on_complete,
             fields=self._fields_json,
             sub_state=self._first_sub_state(),
+            throttle=throttles.name_of(type(self)),
         )
 
     def _first_run_at(self) -> datetime | None:

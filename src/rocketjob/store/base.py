@@ -41,6 +41,8 @@ class NewJob(NamedTuple):
     fields: str  # JSON text
     # "before" for a batch job: the database, not an imported class, says it is one
     sub_state: str | None = None
+    # the throttle the job counts against (see behaviours/throttle.py)
+    throttle: str | None = None
 
 
 @dataclass(frozen=True)
@@ -265,6 +267,38 @@ class Store(BatchStore, WorkerStore, FailureStore, CronStore, ABC):
         rows = self.fetch_all("claim_jobs", params)
         rows.sort(key=_claim_order)
         return rows
+
+    def claim_throttled_jobs(
+        self,
+        worker_name: str,
+        throttle: str,
+        throttle_limit: int,
+        limit: int,
+        *,
+        include: str | None = None,
+        exclude: str | None = None,
+    ) -> list[Row]:
+        """Takes up to `limit` due jobs of `throttle`, never so many that more than
+        `throttle_limit` of its jobs run at once."""
+        now = self.now()
+        params = {
+            "worker_name": worker_name,
+            "throttle": throttle,
+            "throttle_limit": throttle_limit,
+            "limit": limit,
+            "now": now,
+            "include": include,
+            "exclude": exclude,
+            "entry": history_entry(now, "queued", "running", "start", worker_name),
+        }
+        with self.claim_transaction():
+            self._take_turn(throttle)
+            rows = self.fetch_all("claim_throttled_jobs", params)
+        rows.sort(key=_claim_order)
+        return rows
+
+    def _take_turn(self, throttle: str) -> None:
+        """Waits for the other claimers of `throttle` (none where one writer at a time)."""
 
     def hand_back_jobs(
         self,

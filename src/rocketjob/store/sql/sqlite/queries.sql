@@ -3,9 +3,9 @@
 
 -- name: insert_job
 INSERT INTO rocketjob_jobs (class_name, description, priority, run_at, expires_at,
-                            destroy_on_complete, created_at, fields, sub_state)
+                            destroy_on_complete, created_at, fields, sub_state, throttle)
 VALUES (:class_name, :description, :priority, :run_at, :expires_at,
-        :destroy_on_complete, :created_at, :fields, :sub_state)
+        :destroy_on_complete, :created_at, :fields, :sub_state, :throttle)
 RETURNING id, class_name, description, priority, state, sub_state, run_at, expires_at,
           destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt,
           worker_name, lease, version, percent_complete, exception, fields;
@@ -13,9 +13,9 @@ RETURNING id, class_name, description, priority, state, sub_state, run_at, expir
 -- name: insert_jobs
 -- Run once per row inside one transaction (executemany).
 INSERT INTO rocketjob_jobs (class_name, description, priority, run_at, expires_at,
-                            destroy_on_complete, created_at, fields, sub_state)
+                            destroy_on_complete, created_at, fields, sub_state, throttle)
 VALUES (:class_name, :description, :priority, :run_at, :expires_at,
-        :destroy_on_complete, :created_at, :fields, :sub_state);
+        :destroy_on_complete, :created_at, :fields, :sub_state, :throttle);
 
 -- name: last_job_id
 SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'rocketjob_jobs'), 0) AS id;
@@ -122,11 +122,35 @@ UPDATE rocketjob_jobs SET
     history = json_insert(history, '$[#]', json(:entry))
 WHERE id IN (
     SELECT id FROM rocketjob_jobs INDEXED BY rocketjob_jobs_claim
-    WHERE state = 'queued' AND (run_at IS NULL OR run_at <= :now)
+    WHERE state = 'queued' AND throttle IS NULL AND (run_at IS NULL OR run_at <= :now)
       AND (:include IS NULL OR class_name REGEXP :include)
       AND (:exclude IS NULL OR NOT class_name REGEXP :exclude)
     ORDER BY priority, run_at, id
     LIMIT :limit)
+RETURNING id, class_name, description, priority, state, sub_state, run_at, expires_at,
+          destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt,
+          worker_name, lease, version, percent_complete, exception, fields;
+
+-- name: claim_throttled_jobs
+-- A throttle's due jobs, at most as many as its limit leaves; one statement under the
+-- write lock, so the count is of every claim before it.
+UPDATE rocketjob_jobs SET
+    state = 'running',
+    started_at = :now,
+    completed_at = NULL,
+    worker_name = :worker_name,
+    lease = lease + 1,
+    version = version + 1,
+    history = json_insert(history, '$[#]', json(:entry))
+WHERE id IN (
+    SELECT id FROM rocketjob_jobs INDEXED BY rocketjob_jobs_throttled
+    WHERE state = 'queued' AND throttle = :throttle AND (run_at IS NULL OR run_at <= :now)
+      AND (:include IS NULL OR class_name REGEXP :include)
+      AND (:exclude IS NULL OR NOT class_name REGEXP :exclude)
+    ORDER BY priority, run_at, id
+    LIMIT max(0, min(:limit, :throttle_limit - (
+        SELECT count(*) FROM rocketjob_jobs
+        WHERE throttle = :throttle AND state = 'running'))))
 RETURNING id, class_name, description, priority, state, sub_state, run_at, expires_at,
           destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt,
           worker_name, lease, version, percent_complete, exception, fields;
@@ -720,9 +744,9 @@ ON CONFLICT (class_name) DO UPDATE SET
 -- name: insert_cron_job
 -- The instance waiting for the next occurrence; none if one waits already.
 INSERT INTO rocketjob_jobs (class_name, description, priority, run_at, expires_at,
-                            destroy_on_complete, created_at, fields, cron)
+                            destroy_on_complete, created_at, fields, cron, throttle)
 VALUES (:class_name, :description, :priority, :run_at, :expires_at,
-        :destroy_on_complete, :created_at, :fields, :cron)
+        :destroy_on_complete, :created_at, :fields, :cron, :throttle)
 ON CONFLICT (class_name)
     WHERE cron IS NOT NULL AND state IN ('queued', 'paused') AND started_at IS NULL
     DO NOTHING
