@@ -12,8 +12,9 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, ClassVar, Self
 
+from rocketjob.behaviours import callbacks, retry
 from rocketjob.behaviours import cron as schedules
-from rocketjob.behaviours import retry
+from rocketjob.behaviours.asynchronous import Awaitables, is_async
 from rocketjob.changes import plan_change
 from rocketjob.config import get_store
 from rocketjob.errors import (
@@ -92,8 +93,9 @@ def inline_name() -> str:
     return f"inline:{process_name()}"
 
 
-class Job:
-    """A unit of background work: subclass it, annotate fields, implement perform()."""
+class Job(callbacks.Callbacks, Awaitables):
+    """A unit of background work: subclass it, annotate fields, implement perform()
+    (or `async def perform()`, run on the worker's event loop)."""
 
     # Defaults of the standard fields; a subclass overrides them as plain attributes.
     description: str | None = None
@@ -111,6 +113,9 @@ class Job:
     cron: ClassVar[str | None] = None
     cron_timezone: ClassVar[str] = "UTC"
     class_name: str = "rocketjob.jobs.Job"
+    # Whether perform() is async, and whether any callback is overridden (see behaviours/).
+    _async_perform: ClassVar[bool] = False
+    _callbacks: ClassVar[bool] = False
 
     id: int | None
     state: State
@@ -140,6 +145,9 @@ class Job:
         cls._fieldset = FieldSet(cls.class_name, own, defaults)
         retry.check_class(cls)
         schedules.check_class(cls)
+        cls._async_perform = is_async(cls)
+        cls._callbacks = callbacks.has_callbacks(cls, Job)
+        callbacks.check_async(cls)
         _classes[cls.class_name] = cls
 
     def __init__(self, **values: Any) -> None:
