@@ -15,7 +15,7 @@ from rocketjob.errors import InvalidTransition, RocketJobError
 from rocketjob.jobs import Job, JobInterrupted, inline_name
 from rocketjob.records import JobException
 from rocketjob.states import Action, State, refusal
-from rocketjob.store import Claim, Finished, Row
+from rocketjob.store import Claim, Finished, Row, Store
 
 log = logging.getLogger("rocketjob.job")
 
@@ -205,19 +205,26 @@ def _record_inline(job: Job, outcome: Outcome, worker_name: str) -> None:
         else:
             job.reload()
     elif outcome.result is Result.FAILED:
-        assert outcome.exception is not None
-        exception = outcome.exception.to_json()
-        error = None if isinstance(outcome.error, UnrunnableJob) else outcome.error
-        run_at = retry.retry_at(job, error, store.now())
-        if run_at is None:
-            store.fail_claimed_job(claim, exception, worker_name)
-        else:  # as a worker would: queued again, and the caller still sees the exception
-            store.retry_claimed_job(claim, exception, run_at, worker_name)
+        # As a worker would: failed or queued again, and the caller sees the exception.
+        record_failure(store, outcome, worker_name)
         job.reload()
         assert outcome.error is not None
         raise outcome.error
     else:
         job.reload()
+
+
+def record_failure(store: Store, outcome: Outcome, worker_name: str) -> bool:
+    """Fails the job, or queues it again if its class retries this failure; False if
+    the claim is no longer held."""
+    assert outcome.exception is not None
+    exception = outcome.exception.to_json()
+    error = None if isinstance(outcome.error, UnrunnableJob) else outcome.error
+    run_at = retry.retry_at(outcome.job, error, store.now())
+    if run_at is None:
+        return store.fail_claimed_job(outcome.claim, exception, worker_name)
+    outcome.retry_at = run_at
+    return store.retry_claimed_job(outcome.claim, exception, run_at, worker_name)
 
 
 def _perform_unsaved(job: Job) -> None:

@@ -1,0 +1,155 @@
+"""The event loop of a worker process: its async jobs run there, up to `slots` at once.
+
+One thread runs the loop. Claimed async jobs wait in a queue the worker can take back
+from (pausing or stopping, it hands them back), as on the threads. A job starts only once
+the worker still holds it: the fence's quick answer on the loop, the database's (when in
+doubt) on a thread, so a lapse that makes the worker wait never stalls the other jobs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import threading
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from rocketjob.execution import Outcome, Result, aperform_claimed
+from rocketjob.jobs import Job, job_classes
+from rocketjob.store import Claim
+
+log = logging.getLogger("rocketjob.job")
+
+# Threads for the database work of async jobs (starts, acheckpoint(), aprogress()): a few
+# are enough, since each call is short, and each holds a database connection.
+EXECUTOR_THREADS = 4
+
+AsyncWork = tuple[Job, Claim]
+
+
+def runs_async_jobs(include: str | None, exclude: str | None) -> bool:
+    """Whether a worker with these filters may claim an async job this process imports."""
+    return any(
+        cls._async_perform
+        and (include is None or re.search(include, cls.class_name))
+        and (exclude is None or not re.search(exclude, cls.class_name))
+        for cls in job_classes()
+    )
+
+
+class EventLoop:
+    """Async jobs on one event loop; outcomes go where the threads put theirs."""
+
+    def __init__(
+        self,
+        slots: int,
+        worker_name: str,
+        put_outcome: Callable[[Outcome], None],
+        on_outcome: Callable[[], None],
+        trusted: Callable[[AsyncWork], bool],
+        may_start: Callable[[AsyncWork], bool],
+    ) -> None:
+        self.slots = slots
+        self.worker_name = worker_name
+        self._put_outcome = put_outcome
+        self._on_outcome = on_outcome
+        self._trusted = trusted
+        self._may_start = may_start
+        self._loop = asyncio.new_event_loop()
+        self._lock = threading.Lock()
+        self._waiting: deque[AsyncWork] = deque()
+        self._running: dict[int, AsyncWork] = {}  # claim id -> its work
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._unfinished = 0
+        self._fill_due = False  # a call to _fill is on its way to the loop
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        executor = ThreadPoolExecutor(EXECUTOR_THREADS, thread_name_prefix="rocketjob-async")
+        self._loop.set_default_executor(executor)
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="rocketjob-event-loop", daemon=True
+        )
+        self._thread.start()
+
+    def submit(self, work: AsyncWork) -> None:
+        with self._lock:
+            self._unfinished += 1
+            self._waiting.append(work)
+            wake, self._fill_due = not self._fill_due, True
+        if wake:  # one wake-up for a batch of claims, not one per job
+            self._loop.call_soon_threadsafe(self._fill)
+
+    @property
+    def unfinished(self) -> int:
+        with self._lock:
+            return self._unfinished
+
+    def running(self) -> list[AsyncWork]:
+        with self._lock:
+            return list(self._running.values())
+
+    def take_back_waiting(self) -> list[AsyncWork]:
+        """The async jobs not started yet; they will not be run here."""
+        with self._lock:
+            taken = list(self._waiting)
+            self._waiting.clear()
+            self._unfinished -= len(taken)
+        return taken
+
+    def stop(self, timeout: float | None = None) -> bool:
+        """Cancels the jobs still running (the worker handed them back) and ends the loop;
+        False if the loop still runs after `timeout`."""
+        if self._thread is None:
+            return True
+        if self._loop.is_running():
+            self._loop.call_soon_threadsafe(self._cancel_all)
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    # -- on the loop ----------------------------------------------------------------------
+
+    def _fill(self) -> None:
+        with self._lock:
+            self._fill_due = False
+            starting = []
+            while self._waiting and len(self._running) < self.slots:
+                work = self._waiting.popleft()
+                self._running[work[1].id] = work
+                starting.append(work)
+        for work in starting:
+            task = self._loop.create_task(self._run(work))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, work: AsyncWork) -> None:
+        job, claim = work
+        try:
+            held = self._trusted(work) or await self._loop.run_in_executor(
+                None, self._may_start, work
+            )
+            if held:
+                if log.isEnabledFor(logging.INFO):
+                    log.info("job %s %s started", job.id, job.class_name)
+                outcome = await aperform_claimed(job, claim, self.worker_name)
+            else:
+                outcome = Outcome(job, claim, Result.LOST, 0.0)
+        except asyncio.CancelledError:  # handed back by a stopping worker: nothing to record
+            self._finished(claim)
+            raise
+        self._put_outcome(outcome)
+        self._finished(claim)
+        self._on_outcome()
+        self._fill()
+
+    def _finished(self, claim: Claim) -> None:
+        with self._lock:
+            del self._running[claim.id]
+            self._unfinished -= 1
+
+    def _cancel_all(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        self._loop.call_soon(self._loop.stop)
