@@ -199,8 +199,8 @@ def worker(
 
     from datetime import timedelta
 
+    from rocketjob.behaviours.asynchronous import EXECUTOR_THREADS
     from rocketjob.worker import Worker
-    from rocketjob.worker.event_loop import EXECUTOR_THREADS
 
     import_modules(modules)
     # A connection per thread, the worker's own, and those of the event loop's executor.

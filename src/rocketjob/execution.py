@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -95,6 +94,8 @@ def _ended(
 
 
 def _run_coroutine(job: Job) -> None:
+    import asyncio  # here: a process without async jobs never loads it
+
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -172,6 +173,8 @@ def perform_inline(job: Job) -> None:
 
 async def aperform_inline(job: Job) -> None:
     """aperform_now(): as perform_inline(), with the database work off the event loop."""
+    import asyncio
+
     if not type(job)._async_perform:
         await asyncio.to_thread(perform_inline, job)
         return

@@ -10,33 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import threading
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from rocketjob.behaviours.asynchronous import EXECUTOR_THREADS
 from rocketjob.execution import Outcome, Result, aperform_claimed
-from rocketjob.jobs import Job, job_classes
+from rocketjob.jobs import Job
 from rocketjob.store import Claim
 
 log = logging.getLogger("rocketjob.job")
 
-# Threads for the database work of async jobs (starts, acheckpoint(), aprogress()): a few
-# are enough, since each call is short, and each holds a database connection.
-EXECUTOR_THREADS = 4
-
 AsyncWork = tuple[Job, Claim]
-
-
-def runs_async_jobs(include: str | None, exclude: str | None) -> bool:
-    """Whether a worker with these filters may claim an async job this process imports."""
-    return any(
-        cls._async_perform
-        and (include is None or re.search(include, cls.class_name))
-        and (exclude is None or not re.search(exclude, cls.class_name))
-        for cls in job_classes()
-    )
 
 
 class EventLoop:

@@ -16,6 +16,7 @@ from types import FrameType
 
 from rocketjob.batch.lifecycle import BatchOutcome, settle_batches
 from rocketjob.batch.processing import SliceWork, claim_slices
+from rocketjob.behaviours.asynchronous import runs_async_jobs
 from rocketjob.config import get_store
 from rocketjob.errors import ConfigurationError, DatabaseUnavailable
 from rocketjob.execution import Outcome, Result, load_claimed, log_outcome, record_failure
@@ -23,7 +24,6 @@ from rocketjob.jobs import Job, process_name
 from rocketjob.store import Claim, Finished, Handoff, Row, SliceClaim, Store
 from rocketjob.worker.control import ZOMBIE_TIMEOUT
 from rocketjob.worker.cron import CronKeeper
-from rocketjob.worker.event_loop import runs_async_jobs
 from rocketjob.worker.fence import Fence
 from rocketjob.worker.heartbeat import Heartbeat
 from rocketjob.worker.threads import Threads, Work

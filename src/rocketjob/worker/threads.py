@@ -8,13 +8,16 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from rocketjob.batch.lifecycle import BatchOutcome, run_batch_job
 from rocketjob.batch.processing import SliceWork
 from rocketjob.execution import Outcome, Result, perform_claimed
 from rocketjob.jobs import Job
 from rocketjob.store import Claim
-from rocketjob.worker.event_loop import AsyncWork, EventLoop
+
+if TYPE_CHECKING:
+    from rocketjob.worker.event_loop import AsyncWork, EventLoop
 
 log = logging.getLogger("rocketjob.job")
 
@@ -75,6 +78,8 @@ class Threads:
     def run_async_jobs(self, slots: int, trusted: Callable[[AsyncWork], bool]) -> None:
         """Runs async jobs on an event loop, `slots` at once; `trusted` is may_start's
         answer when it needs no database."""
+        from rocketjob.worker.event_loop import EventLoop  # asyncio, only where needed
+
         self.event_loop = EventLoop(
             slots,
             self.worker_name,
