@@ -250,7 +250,8 @@ def workers_list(database_url: str) -> None:
         table.add_row(
             info.name,
             state,
-            f"{len(info.jobs)}/{info.threads}",
+            f"{len(info.jobs)}/{info.threads}"
+            + (f" + {info.async_slots} async" if info.async_slots else ""),
             f"{info.started_at:%Y-%m-%d %H:%M:%S} UTC",
             f"{age:.0f} s ago" + (" (stale)" if info.is_stale(now) else ""),
             ", ".join(f"{job.id} {job.class_name}" for job in info.jobs[:5])

@@ -36,7 +36,7 @@ def worker(database_url: str, *args: str) -> Iterator[Background]:
 
 def test_a_hundred_async_jobs_sleep_at_once(store: Store, database_url: str) -> None:
     with worker(database_url, "--threads", "2", "--async-slots", "100") as process:
-        wait_for_worker(process.pid)
+        assert wait_for_worker(process.pid).async_slots == 100
         started = time.monotonic()
         Sleeper.create_many([{"seconds": 1.0}] * 100)
         wait_until(lambda: rj.Job.counts()["all"] == 0, 60, "100 sleepers done")

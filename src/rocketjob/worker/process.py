@@ -184,6 +184,7 @@ class Worker:
             self.threads,
             include=self.include,
             exclude=self.exclude,
+            async_slots=self._threads.slots - self.threads,
         )
         self._offered = 0  # a new row offers nothing
         self._received_then = self._received
