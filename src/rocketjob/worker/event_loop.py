@@ -43,7 +43,7 @@ class EventLoop:
         self._on_outcome = on_outcome
         self._trusted = trusted
         self._may_start = may_start
-        self._loop = asyncio.new_event_loop()
+        self._loop: asyncio.AbstractEventLoop | None = None  # made by start()
         self._lock = threading.Lock()
         self._waiting: deque[AsyncWork] = deque()
         self._running: dict[int, AsyncWork] = {}  # claim id -> its work
@@ -53,19 +53,27 @@ class EventLoop:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        loop = self._loop = asyncio.new_event_loop()
         executor = ThreadPoolExecutor(EXECUTOR_THREADS, thread_name_prefix="rocketjob-async")
-        self._loop.set_default_executor(executor)
-        self._thread = threading.Thread(
-            target=self._loop.run_forever, name="rocketjob-event-loop", daemon=True
-        )
+        loop.set_default_executor(executor)
+        self._thread = threading.Thread(target=self._run_loop, name="rocketjob-event-loop")
+        self._thread.daemon = True
         self._thread.start()
+        loop.call_soon_threadsafe(self._fill)  # what was submitted before
+
+    def _run_loop(self) -> None:
+        assert self._loop is not None
+        try:
+            self._loop.run_forever()
+        finally:
+            self._loop.close()
 
     def submit(self, work: AsyncWork) -> None:
         with self._lock:
             self._unfinished += 1
             self._waiting.append(work)
             wake, self._fill_due = not self._fill_due, True
-        if wake:  # one wake-up for a batch of claims, not one per job
+        if wake and self._loop is not None:  # one wake-up for many claims, not one per job
             self._loop.call_soon_threadsafe(self._fill)
 
     @property
@@ -88,9 +96,9 @@ class EventLoop:
     def stop(self, timeout: float | None = None) -> bool:
         """Cancels the jobs still running (the worker handed them back) and ends the loop;
         False if the loop still runs after `timeout`."""
-        if self._thread is None:
+        if self._thread is None or self._loop is None:
             return True
-        if self._loop.is_running():
+        if not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._cancel_all)
         self._thread.join(timeout)
         return not self._thread.is_alive()
@@ -106,14 +114,14 @@ class EventLoop:
                 self._running[work[1].id] = work
                 starting.append(work)
         for work in starting:
-            task = self._loop.create_task(self._run(work))
+            task = asyncio.get_running_loop().create_task(self._run(work))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
     async def _run(self, work: AsyncWork) -> None:
         job, claim = work
         try:
-            held = self._trusted(work) or await self._loop.run_in_executor(
+            held = self._trusted(work) or await asyncio.get_running_loop().run_in_executor(
                 None, self._may_start, work
             )
             if held:
@@ -138,4 +146,4 @@ class EventLoop:
     def _cancel_all(self) -> None:
         for task in list(self._tasks):
             task.cancel()
-        self._loop.call_soon(self._loop.stop)
+        asyncio.get_running_loop().call_soon(asyncio.get_running_loop().stop)
