@@ -23,6 +23,8 @@ from rocketjob.store import Claim
 log = logging.getLogger("rocketjob.job")
 
 AsyncWork = tuple[Job, Claim]
+# A runner whose jobs never wait hands the loop back after this many.
+YIELD_EVERY = 64
 
 
 class EventLoop:
@@ -50,6 +52,7 @@ class EventLoop:
         self._tasks: set[asyncio.Task[None]] = set()
         self._unfinished = 0
         self._fill_due = False  # a call to _fill is on its way to the loop
+        self._runners = 0  # tasks taking waiting jobs, at most one per slot
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -106,17 +109,30 @@ class EventLoop:
     # -- on the loop ----------------------------------------------------------------------
 
     def _fill(self) -> None:
+        # Runners, up to one per slot, each running waiting jobs one after the other: a
+        # task per runner, not per job, which is what a drain of short jobs pays for.
         with self._lock:
             self._fill_due = False
-            starting = []
-            while self._waiting and len(self._running) < self.slots:
-                work = self._waiting.popleft()
-                self._running[work[1].id] = work
-                starting.append(work)
-        for work in starting:
-            task = asyncio.get_running_loop().create_task(self._run(work))
+            starting = min(len(self._waiting), self.slots - self._runners)
+            self._runners += starting
+        for _ in range(starting):
+            task = asyncio.get_running_loop().create_task(self._runner())
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+
+    async def _runner(self) -> None:
+        ran = 0
+        while True:
+            with self._lock:
+                if not self._waiting:
+                    self._runners -= 1
+                    return
+                work = self._waiting.popleft()
+                self._running[work[1].id] = work
+            await self._run(work)
+            ran += 1
+            if ran % YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # jobs that never wait still let the loop go round
 
     async def _run(self, work: AsyncWork) -> None:
         job, claim = work
@@ -136,7 +152,6 @@ class EventLoop:
         self._put_outcome(outcome)
         self._finished(claim)
         self._on_outcome()
-        self._fill()
 
     def _finished(self, claim: Claim) -> None:
         with self._lock:
