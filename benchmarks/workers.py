@@ -7,6 +7,8 @@ Per backend, one JSON line per figure:
   drain     N queued no-op jobs run by 2 `rocketjob worker` processes x 10 threads; the
             workers start paused, the clock starts at resume_workers() and stops when no job
             is left (one index probe every 5 ms); the RSS of each worker after it
+  drain_async  the same with N async no-op jobs (`async def perform`), run on each worker's
+            event loop with 10 async slots (BENCH_ASYNC_SLOTS)
   latency   one idle worker; one job created at a time; the job's first action sends its
             CLOCK_MONOTONIC over UDP; latency = that minus the moment create() returned
             (negative when the job starts before create() has returned: the worker hears
@@ -30,6 +32,7 @@ from pathlib import Path
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
+from bench_async_jobs import AsyncNoop  # noqa: E402
 from bench_jobs import Noop, Ping  # noqa: E402
 from common import backends, database, emit  # noqa: E402
 
@@ -38,10 +41,13 @@ import rocketjob as rj  # noqa: E402
 N = int(os.environ.get("BENCH_N", "20000"))
 PROCESSES = int(os.environ.get("BENCH_WORKERS", "2"))
 THREADS = int(os.environ.get("BENCH_THREADS", "10"))
+# BENCH_FIGURES=sync leaves out the async drain (to compare with code that has none).
+FIGURES = os.environ.get("BENCH_FIGURES", "sync,async").split(",")
+ASYNC_SLOTS = int(os.environ.get("BENCH_ASYNC_SLOTS", str(THREADS)))
 SAMPLES, WARMUP, GAP = int(os.environ.get("BENCH_SAMPLES", "50")), 3, 0.1
 
 
-def start_workers(url: str, count: int) -> list[subprocess.Popen[bytes]]:
+def start_workers(url: str, count: int, *more: str) -> list[subprocess.Popen[bytes]]:
     env = {**os.environ, "PYTHONPATH": str(HERE), "ROCKETJOB_DATABASE_URL": url}
     return [
         subprocess.Popen(
@@ -56,6 +62,7 @@ def start_workers(url: str, count: int) -> list[subprocess.Popen[bytes]]:
                 "bench_jobs",
                 "--threads",
                 str(THREADS),
+                *more,
             ],
             env=env,
         )
@@ -107,26 +114,43 @@ def measure_enqueue_and_drain(backend: str, url: str) -> None:
             seconds=round(seconds, 4),
             jobs_per_s=round(N / seconds),
         )
-
-        store = rj.config.get_store()
-        started = time.perf_counter()
-        rj.resume_workers()
-        while store.list_jobs(limit=1)[0]:  # one index probe: light on the machine
-            time.sleep(0.005)
-        seconds = time.perf_counter() - started
-        rss = [round(rss_mb(w.pid), 1) for w in workers]
-        emit(
-            "drain",
-            backend=backend,
-            jobs=N,
-            processes=PROCESSES,
-            threads=THREADS,
-            seconds=round(seconds, 3),
-            jobs_per_s=round(N / seconds),
-            worker_rss_mb=rss,
-        )
+        drain(backend, workers, "drain", threads=THREADS)
     finally:
         stop(workers)
+
+
+def measure_async_drain(backend: str, url: str) -> None:
+    more = ("--import", "bench_async_jobs", "--async-slots", str(ASYNC_SLOTS))
+    workers = start_workers(url, PROCESSES, *more)
+    try:
+        wait_for(lambda: workers_in("running", PROCESSES))
+        rj.pause_workers()
+        wait_for(lambda: workers_in("paused", PROCESSES))
+        AsyncNoop.create_many([{}] * N)
+        drain(backend, workers, "drain_async", async_slots=ASYNC_SLOTS)
+    finally:
+        stop(workers)
+
+
+def drain(backend: str, workers: list[subprocess.Popen[bytes]], figure: str, **how: int) -> None:
+    """Resumes the paused workers and times them until no job is left."""
+    store = rj.config.get_store()
+    started = time.perf_counter()
+    rj.resume_workers()
+    while store.list_jobs(limit=1)[0]:  # one index probe: light on the machine
+        time.sleep(0.005)
+    seconds = time.perf_counter() - started
+    rss = [round(rss_mb(w.pid), 1) for w in workers]
+    emit(
+        figure,
+        backend=backend,
+        jobs=N,
+        processes=PROCESSES,
+        **how,
+        seconds=round(seconds, 3),
+        jobs_per_s=round(N / seconds),
+        worker_rss_mb=rss,
+    )
 
 
 def measure_latency(backend: str, url: str) -> None:
@@ -173,6 +197,8 @@ def main() -> None:
             rj.configure(url)
             Noop.create(description="migrates the schema").destroy()
             measure_enqueue_and_drain(backend, url)
+            if "async" in FIGURES:
+                measure_async_drain(backend, url)
             if backend == "postgres":
                 measure_latency(backend, url)
             rj.configure(None)

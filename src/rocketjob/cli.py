@@ -106,6 +106,11 @@ def migrate(database_url: str) -> None:
 @database_url_option
 @click.option("--threads", default=10, show_default=True, type=click.IntRange(1, 1000))
 @click.option(
+    "--async-slots",
+    type=click.IntRange(1, 100_000),
+    help="Async jobs (async def perform) run at once on the event loop  [default: --threads]",
+)
+@click.option(
     "--processes",
     default=1,
     show_default=True,
@@ -151,6 +156,7 @@ def worker(
     context: click.Context,
     database_url: str,
     threads: int,
+    async_slots: int | None,
     processes: int,
     modules: tuple[str, ...],
     include: str | None,
@@ -179,6 +185,7 @@ def worker(
             ("--include", include),
             ("--exclude", exclude),
             ("--log-file", log_file),
+            ("--async-slots", str(async_slots) if async_slots else None),
             *(("--import", m) for m in modules),
         ]:
             args += [flag, value] if value else []
@@ -192,12 +199,15 @@ def worker(
 
     from datetime import timedelta
 
+    from rocketjob.behaviours.asynchronous import EXECUTOR_THREADS
     from rocketjob.worker import Worker
 
     import_modules(modules)
-    config.configure(database_url, pool_size=threads + 4)
+    # A connection per thread, the worker's own, and those of the event loop's executor.
+    config.configure(database_url, pool_size=threads + 4 + EXECUTOR_THREADS)
     Worker(
         threads=threads,
+        async_slots=async_slots,
         burst=burst,
         name=name,
         poll_interval=poll_interval,
@@ -240,7 +250,8 @@ def workers_list(database_url: str) -> None:
         table.add_row(
             info.name,
             state,
-            f"{len(info.jobs)}/{info.threads}",
+            f"{len(info.jobs)}/{info.threads}"
+            + (f" + {info.async_slots} async" if info.async_slots else ""),
             f"{info.started_at:%Y-%m-%d %H:%M:%S} UTC",
             f"{age:.0f} s ago" + (" (stale)" if info.is_stale(now) else ""),
             ", ".join(f"{job.id} {job.class_name}" for job in info.jobs[:5])

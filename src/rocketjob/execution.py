@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from rocketjob.behaviours import retry
+from rocketjob.behaviours import callbacks, retry
 from rocketjob.config import get_store
-from rocketjob.errors import InvalidTransition
+from rocketjob.errors import InvalidTransition, RocketJobError
 from rocketjob.jobs import Job, JobInterrupted, inline_name
 from rocketjob.records import JobException
 from rocketjob.states import Action, State, refusal
-from rocketjob.store import Claim, Finished, Row
+from rocketjob.store import Claim, Finished, Row, Store
 
 log = logging.getLogger("rocketjob.job")
 
@@ -46,29 +46,64 @@ def load_claimed(row: Row) -> tuple[Job, Claim]:
 
 
 def perform_claimed(job: Job, claim: Claim, worker_name: str) -> Outcome:
-    """Runs perform() of a job this worker holds; records nothing."""
+    """Runs perform() of a job this worker holds, inside its callbacks; records nothing.
+
+    An async job runs on an event loop of its own here (perform_now() from sync code);
+    workers run async jobs on their event loop, with aperform_claimed()."""
     started = time.monotonic()
     try:
         if job.load_error:
             raise UnrunnableJob(job.load_error)
-        job.perform()
-    except JobInterrupted as stop:
-        return Outcome(
-            job,
-            claim,
-            Result.INTERRUPTED,
-            time.monotonic() - started,
-            JobException("rocketjob.JobInterrupted", str(stop)),
-        )
-    except (Exception, SystemExit) as error:  # a job calling sys.exit() fails alone
-        seconds = time.monotonic() - started
-        exception = JobException.from_exception(error, worker_name)
-        if isinstance(error, UnrunnableJob):
-            exception = JobException("rocketjob.UnrunnableJob", str(error), [], worker_name)
-        return Outcome(job, claim, Result.FAILED, seconds, exception, error)
+        if type(job)._async_perform:
+            _run_coroutine(job)
+        else:
+            callbacks.perform(job)
+    except (JobInterrupted, Exception, SystemExit) as error:  # sys.exit() fails the job alone
+        return _ended(job, claim, worker_name, started, error)
     finally:
         job._claim = None
     return Outcome(job, claim, Result.COMPLETED, time.monotonic() - started)
+
+
+async def aperform_claimed(job: Job, claim: Claim, worker_name: str) -> Outcome:
+    """perform_claimed() of an async job, on the running event loop."""
+    started = time.monotonic()
+    try:
+        if job.load_error:
+            raise UnrunnableJob(job.load_error)
+        await callbacks.aperform(job)
+    except (JobInterrupted, Exception, SystemExit) as error:
+        return _ended(job, claim, worker_name, started, error)
+    finally:
+        job._claim = None
+    return Outcome(job, claim, Result.COMPLETED, time.monotonic() - started)
+
+
+def _ended(
+    job: Job, claim: Claim, worker_name: str, started: float, error: BaseException
+) -> Outcome:
+    """The outcome of a perform() that raised: interrupted by an operator, or failed."""
+    seconds = time.monotonic() - started
+    if isinstance(error, JobInterrupted):
+        exception = JobException("rocketjob.JobInterrupted", str(error))
+        return Outcome(job, claim, Result.INTERRUPTED, seconds, exception)
+    exception = JobException.from_exception(error, worker_name)
+    if isinstance(error, UnrunnableJob):
+        exception = JobException("rocketjob.UnrunnableJob", str(error), [], worker_name)
+    return Outcome(job, claim, Result.FAILED, seconds, exception, error)
+
+
+def _run_coroutine(job: Job) -> None:
+    import asyncio  # here: a process without async jobs never loads it
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(callbacks.aperform(job))
+        return
+    raise RocketJobError(
+        f"{job.class_name} is async and an event loop runs here: await job.aperform_now()"
+    )
 
 
 class UnrunnableJob(Exception):
@@ -132,15 +167,40 @@ def perform_inline(job: Job) -> None:
     if job.id is None:
         _perform_unsaved(job)
         return
+    claim, worker_name = _claim_inline(job)
+    _record_inline(job, perform_claimed(job, claim, worker_name), worker_name)
+
+
+async def aperform_inline(job: Job) -> None:
+    """aperform_now(): as perform_inline(), with the database work off the event loop."""
+    import asyncio
+
+    if not type(job)._async_perform:
+        await asyncio.to_thread(perform_inline, job)
+        return
+    if job.id is None:
+        await _aperform_unsaved(job)
+        return
+    claim, worker_name = await asyncio.to_thread(_claim_inline, job)
+    outcome = await aperform_claimed(job, claim, worker_name)
+    await asyncio.to_thread(_record_inline, job, outcome, worker_name)
+
+
+def _claim_inline(job: Job) -> tuple[Claim, str]:
     store = get_store()
     worker_name = inline_name()
-    row = store.claim_job(job.id, worker_name)
+    row = store.claim_job(job._saved_id(), worker_name)
     if row is None:
         job.reload()  # raises JobNotFound if it is gone
         raise InvalidTransition(refusal(Action.START, job.state))
     job._load(row)
     claim = job._claim = Claim(int(row["id"]), int(row["lease"]))
-    outcome = perform_claimed(job, claim, worker_name)
+    return claim, worker_name
+
+
+def _record_inline(job: Job, outcome: Outcome, worker_name: str) -> None:
+    store = get_store()
+    claim = outcome.claim
     if outcome.result is Result.COMPLETED:
         store.finish_jobs([Finished(claim, keep=not job.destroy_on_complete)], worker_name)
         if job.destroy_on_complete:  # the row is gone; the instance shows how it ended
@@ -148,14 +208,8 @@ def perform_inline(job: Job) -> None:
         else:
             job.reload()
     elif outcome.result is Result.FAILED:
-        assert outcome.exception is not None
-        exception = outcome.exception.to_json()
-        error = None if isinstance(outcome.error, UnrunnableJob) else outcome.error
-        run_at = retry.retry_at(job, error, store.now())
-        if run_at is None:
-            store.fail_claimed_job(claim, exception, worker_name)
-        else:  # as a worker would: queued again, and the caller still sees the exception
-            store.retry_claimed_job(claim, exception, run_at, worker_name)
+        # As a worker would: failed or queued again, and the caller sees the exception.
+        record_failure(store, outcome, worker_name)
         job.reload()
         assert outcome.error is not None
         raise outcome.error
@@ -163,13 +217,43 @@ def perform_inline(job: Job) -> None:
         job.reload()
 
 
+def record_failure(store: Store, outcome: Outcome, worker_name: str) -> bool:
+    """Fails the job, or queues it again if its class retries this failure; False if
+    the claim is no longer held."""
+    assert outcome.exception is not None
+    exception = outcome.exception.to_json()
+    error = None if isinstance(outcome.error, UnrunnableJob) else outcome.error
+    run_at = retry.retry_at(outcome.job, error, store.now())
+    if run_at is None:
+        return store.fail_claimed_job(outcome.claim, exception, worker_name)
+    outcome.retry_at = run_at
+    return store.retry_claimed_job(outcome.claim, exception, run_at, worker_name)
+
+
 def _perform_unsaved(job: Job) -> None:
     job.state = State.RUNNING
     try:
-        job.perform()
+        if type(job)._async_perform:
+            _run_coroutine(job)
+        else:
+            callbacks.perform(job)
     except Exception as error:
-        job.state = State.FAILED
-        job.failure_count += 1
-        job.exception = JobException.from_exception(error, None)
+        _failed_unsaved(job, error)
         raise
     job.state, job.percent_complete = State.COMPLETED, 100
+
+
+async def _aperform_unsaved(job: Job) -> None:
+    job.state = State.RUNNING
+    try:
+        await callbacks.aperform(job)
+    except Exception as error:
+        _failed_unsaved(job, error)
+        raise
+    job.state, job.percent_complete = State.COMPLETED, 100
+
+
+def _failed_unsaved(job: Job, error: Exception) -> None:
+    job.state = State.FAILED
+    job.failure_count += 1
+    job.exception = JobException.from_exception(error, None)

@@ -12,10 +12,11 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, ClassVar, Self
 
+from rocketjob.behaviours import callbacks, retry
 from rocketjob.behaviours import cron as schedules
-from rocketjob.behaviours import retry
 from rocketjob.behaviours import throttle as throttles
 from rocketjob.behaviours import window as windows
+from rocketjob.behaviours.asynchronous import Awaitables, is_async
 from rocketjob.behaviours.window import Window
 from rocketjob.changes import plan_change
 from rocketjob.config import get_store
@@ -95,8 +96,9 @@ def inline_name() -> str:
     return f"inline:{process_name()}"
 
 
-class Job:
-    """A unit of background work: subclass it, annotate fields, implement perform()."""
+class Job(callbacks.Callbacks, Awaitables):
+    """A unit of background work: subclass it, annotate fields, implement perform()
+    (or `async def perform()`, run on the worker's event loop)."""
 
     # Defaults of the standard fields; a subclass overrides them as plain attributes.
     description: str | None = None
@@ -119,6 +121,9 @@ class Job:
     throttle_running_jobs: ClassVar[int | None] = None
     throttle_group: ClassVar[str | None] = None
     class_name: str = "rocketjob.jobs.Job"
+    # Whether perform() is async, and whether any callback is overridden (see behaviours/).
+    _async_perform: ClassVar[bool] = False
+    _callbacks: ClassVar[bool] = False
 
     id: int | None
     state: State
@@ -150,6 +155,9 @@ class Job:
         schedules.check_class(cls)
         windows.check_class(cls)
         throttles.check_class(cls)
+        cls._async_perform = is_async(cls)
+        cls._callbacks = callbacks.has_callbacks(cls, Job)
+        callbacks.check_async(cls)
         _classes[cls.class_name] = cls
 
     def __init__(self, **values: Any) -> None:

@@ -55,3 +55,15 @@ def test_the_workers_fragment_holds_only_the_table(store: Store, client: TestCli
     html = client.get("/workers?fragment=1").text
     assert 'id="workers"' in html and "a:1" in html
     assert "Pause All" not in html
+
+
+def test_a_worker_running_async_jobs_shows_its_async_slots(
+    store: Store, client: TestClient
+) -> None:
+    store.register_worker("a:1", "a", 1, 4, async_slots=100)
+    store.register_worker("b:2", "b", 2, 4)
+    text = text_of(client.get("/workers").text)
+    assert "0/104 busy (4 threads, 100 async slots)" in text
+    assert "0/4 busy (" not in text  # a worker without async jobs: threads only
+    listed = {w["name"]: w["async_slots"] for w in client.get("/api/workers").json()}
+    assert listed == {"a:1": 100, "b:2": 0}

@@ -40,6 +40,8 @@ class BatchJob(Job):
             raise TypeError(f"{cls.class_name}: output_format must be one of {OUTPUT_FORMATS}")
         if not isinstance(cls.slice_size, int) or cls.slice_size < 1:
             raise TypeError(f"{cls.class_name}: slice_size must be a positive int")
+        if cls._async_perform:
+            raise TypeError(f"{cls.class_name}: batch jobs perform records on threads, not async")
 
     # -- the work -------------------------------------------------------------------------
 
@@ -51,6 +53,14 @@ class BatchJob(Job):
 
     def after_batch(self) -> None:
         """Runs once, on one worker, after every record was processed."""
+
+    def before_slice(self) -> None:
+        """Runs before the records of each slice, on the worker processing it; what it
+        raises fails the slice before its first record."""
+
+    def after_slice(self) -> None:
+        """Runs after the records of each slice; what it raises fails the slice at its
+        last record (processed again on retry)."""
 
     def perform_now(self) -> None:
         raise RocketJobError("batch jobs are processed by workers: run `rocketjob worker`")

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 
-from rocketjob.behaviours import retry
+from rocketjob.behaviours import callbacks, retry
 from rocketjob.config import get_store
 from rocketjob.execution import load_claimed
 from rocketjob.jobs import Job, JobInterrupted
@@ -111,6 +111,8 @@ def _run_step(
         exception = JobException.from_exception(error, worker_name)
         if isinstance(error, _Unrunnable):
             exception = JobException("rocketjob.UnrunnableJob", str(error), [], worker_name)
+        else:
+            callbacks.failed(job, error)
         store.fail_claimed_job(claim, exception.to_json(), worker_name)
         return "failed", exception
     finally:

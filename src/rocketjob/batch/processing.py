@@ -22,6 +22,7 @@ from rocketjob.batch.formats import BadOutput, encode_output
 from rocketjob.batch.lifecycle import BatchOutcome, run_after, settle
 from rocketjob.batch.slices import decode_records
 from rocketjob.batch.slices import encode_output as compress_output
+from rocketjob.behaviours.callbacks import failed
 from rocketjob.jobs import Job
 from rocketjob.records import JobException
 from rocketjob.store import Row, SliceClaim, Store
@@ -84,10 +85,17 @@ class SliceWork:
     def _perform(self, job: BatchJob, todo: list[Any], results: list[Any]) -> Failure | None:
         header = self.headers["input_header"]
         records = map(dict, map(zip, repeat(header), todo)) if job.input_format == "csv" else todo
+        at: int | None = None
         try:
+            job.before_slice()
             results.extend(map(job.perform, records))
+            # after_slice raising fails the slice at its last record, run again on retry.
+            at = max(len(results) - 1, 0)
+            job.after_slice()
         except Exception as error:
-            return len(results), JobException.from_exception(error, self.worker_name)
+            failed(job, error)
+            exception = JobException.from_exception(error, self.worker_name)
+            return len(results) if at is None else at, exception
         return None
 
     def _encode(

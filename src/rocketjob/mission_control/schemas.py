@@ -123,6 +123,7 @@ class WorkerOut(BaseModel):
     state: str
     desired_state: str | None
     threads: int
+    async_slots: int = Field(description="async jobs it runs at once on its event loop")
     busy: int
     started_at: datetime
     heartbeat_at: datetime

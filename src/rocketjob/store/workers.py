@@ -32,12 +32,14 @@ class WorkerStore(Executor):
         *,
         include: str | None = None,
         exclude: str | None = None,
+        async_slots: int = 0,
     ) -> None:
         params = {
             "name": name,
             "host": host,
             "pid": pid,
             "threads": threads,
+            "async_slots": async_slots,
             "now": self.now(),
             "include": include,
             "exclude": exclude,

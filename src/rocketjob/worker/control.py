@@ -37,6 +37,7 @@ class WorkerInfo:
     started_at: datetime
     heartbeat_at: datetime
     jobs: list[WorkerJob] = field(default_factory=list)
+    async_slots: int = 0  # async jobs it runs at once on its event loop (0: none)
 
     def heartbeat_age(self, now: datetime) -> timedelta:
         return now - self.heartbeat_at
@@ -72,6 +73,7 @@ def list_workers() -> list[WorkerInfo]:
             started_at=row["started_at"],
             heartbeat_at=row["heartbeat_at"],
             jobs=jobs[row["name"]],
+            async_slots=row["async_slots"],
         )
         for row in rows
     ]

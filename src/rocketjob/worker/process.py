@@ -16,10 +16,10 @@ from types import FrameType
 
 from rocketjob.batch.lifecycle import BatchOutcome, settle_batches
 from rocketjob.batch.processing import SliceWork, claim_slices
-from rocketjob.behaviours import retry
+from rocketjob.behaviours.asynchronous import runs_async_jobs
 from rocketjob.config import get_store
 from rocketjob.errors import ConfigurationError, DatabaseUnavailable
-from rocketjob.execution import Outcome, Result, UnrunnableJob, load_claimed, log_outcome
+from rocketjob.execution import Outcome, Result, load_claimed, log_outcome, record_failure
 from rocketjob.jobs import Job, process_name
 from rocketjob.store import Claim, Finished, Handoff, Row, SliceClaim, Store
 from rocketjob.worker.control import ZOMBIE_TIMEOUT
@@ -60,6 +60,7 @@ class Worker:
         *,
         name: str | None = None,
         threads: int = 10,
+        async_slots: int | None = None,
         burst: bool = False,
         poll_interval: float = 1.0,
         include: str | None = None,
@@ -71,6 +72,8 @@ class Worker:
     ) -> None:
         if threads < 1:
             raise ConfigurationError("a worker needs at least one thread")
+        if async_slots is not None and async_slots < 1:
+            raise ConfigurationError("--async-slots: a worker needs at least one, or none said")
         for option, pattern in (("--include", include), ("--exclude", exclude)):
             if pattern is not None:
                 try:
@@ -104,10 +107,12 @@ class Worker:
             next_slice=self._next_slice,
             may_start=self._may_start,
         )
+        if runs_async_jobs(include, exclude):  # async jobs run on an event loop, not threads
+            self._threads.run_async_jobs(async_slots or threads, self._trusted)
         self._to_record: list[Outcome] = []
         self._oldest_unrecorded = 0.0
         self._job_seconds = 0.1  # moving average of how long a job takes here
-        self._refill_at = threads - 1
+        self._refill_at = self._threads.slots - 1
         self._outage_wait = 0.0
         self._swept_at = 0.0
         # Hand-offs: jobs create() claimed for this worker, announced by notices. The
@@ -145,10 +150,12 @@ class Worker:
         self._threads.start()
         self.state = "running"
         heartbeat.start()
+        loop = self._threads.event_loop
         log.info(
-            "worker %s started: %d threads%s",
+            "worker %s started: %d threads%s%s",
             self.name,
             self.threads,
+            f", {loop.slots} async slots" if loop else "",
             ", burst" if self.burst else "",
         )
         try:
@@ -181,6 +188,7 @@ class Worker:
             self.threads,
             include=self.include,
             exclude=self.exclude,
+            async_slots=self._threads.slots - self.threads,
         )
         self._offered = 0  # a new row offers nothing
         self._received_then = self._received
@@ -253,14 +261,15 @@ class Worker:
             return True
 
     def _capacity(self) -> int:
-        per_thread = PREFETCH_WINDOW / max(self._job_seconds, 1e-6)
-        return self.threads + min(MAX_PREFETCH, int(per_thread * self.threads))
+        slots = self._threads.slots
+        per_slot = PREFETCH_WINDOW / max(self._job_seconds, 1e-6)
+        return slots + min(MAX_PREFETCH, int(per_slot * slots))
 
     def _claim(self) -> int:
         unfinished = self._threads.unfinished
         capacity = self._capacity()
         # Refill when a thread may be idle, or the buffer of fast jobs is half gone.
-        self._refill_at = max(self.threads - 1, capacity // 2)
+        self._refill_at = max(self._threads.slots - 1, capacity // 2)
         if unfinished > self._refill_at:
             return 0
 
@@ -280,7 +289,7 @@ class Worker:
             self._dispatch(row)
         # Threads no job is waiting for take slices of batch jobs: one each, never ahead,
         # so a job queued meanwhile waits at most one slice for a thread.
-        idle = self.threads - self._threads.unfinished
+        idle = self._threads.idle
         slices = (
             claim_slices(self.store, self.name, idle, include=self.include, exclude=self.exclude)
             if idle > 0
@@ -341,16 +350,19 @@ class Worker:
         self._release([claim.id])
         log.info("job %s %s: %s", job.id, job.class_name, reason)
 
+    def _trusted(self, work: Work) -> bool:
+        # Whether the work is surely still ours, without asking the database.
+        started = work.row["started_at"] if isinstance(work, SliceWork) else work[0].started_at
+        return self._fence.trusts(started)
+
     def _may_start(self, work: Work) -> bool:
         # On a job thread, just before the work starts: is it still ours?
+        if self._trusted(work):
+            return True
         if isinstance(work, SliceWork):
             held = work.held
-            if self._fence.trusts(work.row["started_at"]):
-                return True
             return self._fence.holds(lambda: self.store.holds_slice(held), repr(work)[1:-1])
         job, claim = work
-        if self._fence.trusts(job.started_at):
-            return True
         return self._fence.holds(
             lambda: self.store.claimed_state(claim) == "running", f"job {job.id} {job.class_name}"
         )
@@ -370,7 +382,7 @@ class Worker:
         if not self.store.hands_off:
             return
         left = self._offered - (self._received - self._received_then)
-        free = self.threads - self._threads.unfinished
+        free = self._threads.slots - self._threads.unfinished
         if self.state != "running" or not idle or free <= 0:
             want = 0
         elif left <= 0 or left < (free + 1) // 2:
@@ -489,7 +501,7 @@ class Worker:
         for index, outcome in enumerate(outcomes):
             if outcome.result is Result.FAILED and outcome.exception is not None:
                 try:
-                    if not self._record_failure(outcome):
+                    if not record_failure(self.store, outcome, self.name):
                         refused.add(outcome.claim.id)
                 except DatabaseUnavailable:
                     # Completions are in; keep only the failures not yet written.
@@ -505,18 +517,6 @@ class Worker:
             self._cron.finished([o for o in outcomes if o.claim.id not in refused])
         if self._throttled:
             self._throttled.ended(o.job for o in outcomes)
-
-    def _record_failure(self, outcome: Outcome) -> bool:
-        """Fails the job, or queues it again if its class retries this failure; False if
-        the claim is no longer held."""
-        assert outcome.exception is not None
-        exception = outcome.exception.to_json()
-        error = None if isinstance(outcome.error, UnrunnableJob) else outcome.error
-        run_at = retry.retry_at(outcome.job, error, self.store.now())
-        if run_at is None:
-            return self.store.fail_claimed_job(outcome.claim, exception, self.name)
-        outcome.retry_at = run_at
-        return self.store.retry_claimed_job(outcome.claim, exception, run_at, self.name)
 
     def _wait_out_outage(self, error: DatabaseUnavailable) -> None:
         if not self._outage_wait:

@@ -8,12 +8,16 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from rocketjob.batch.lifecycle import BatchOutcome, run_batch_job
 from rocketjob.batch.processing import SliceWork
 from rocketjob.execution import Outcome, Result, perform_claimed
 from rocketjob.jobs import Job
 from rocketjob.store import Claim
+
+if TYPE_CHECKING:
+    from rocketjob.worker.event_loop import AsyncWork, EventLoop
 
 log = logging.getLogger("rocketjob.job")
 
@@ -47,7 +51,7 @@ class Threads:
     """N threads running claimed jobs; outcomes pile up until the loop takes them.
 
     Work waits in a queue the loop can take back from (a pausing or stopping worker hands
-    un-started jobs back to the database).
+    un-started jobs back to the database). Given an event loop, async jobs go there.
     """
 
     def __init__(
@@ -69,8 +73,36 @@ class Threads:
         self._running: dict[int, Work] = {}  # thread index -> what it runs now
         self._unfinished = 0  # submitted, and neither finished nor taken back
         self._threads: list[threading.Thread] = []
+        self.event_loop: EventLoop | None = None
+
+    def run_async_jobs(self, slots: int, trusted: Callable[[AsyncWork], bool]) -> None:
+        """Runs async jobs on an event loop, `slots` at once; `trusted` is may_start's
+        answer when it needs no database."""
+        from rocketjob.worker.event_loop import EventLoop  # asyncio, only where needed
+
+        self.event_loop = EventLoop(
+            slots,
+            self.worker_name,
+            self._outcomes.append,
+            self._on_outcome,
+            trusted,
+            self._may_start,
+        )
+
+    @property
+    def slots(self) -> int:
+        """How much work may run at once: threads, and event loop slots."""
+        return self.count + (self.event_loop.slots if self.event_loop else 0)
+
+    @property
+    def idle(self) -> int:
+        """Threads with nothing to do (slices of batch jobs run on threads only)."""
+        with self._lock:
+            return self.count - self._unfinished
 
     def start(self) -> None:
+        if self.event_loop is not None:
+            self.event_loop.start()
         for index in range(self.count):
             thread = threading.Thread(
                 target=self._loop, args=(index,), name=f"rocketjob-{index}", daemon=True
@@ -79,6 +111,9 @@ class Threads:
             self._threads.append(thread)
 
     def submit(self, work: Work) -> None:
+        if self.event_loop and not isinstance(work, SliceWork) and type(work[0])._async_perform:
+            self.event_loop.submit(work)
+            return
         with self._lock:
             self._unfinished += 1
         self._waiting.put(work)
@@ -87,15 +122,17 @@ class Threads:
     def unfinished(self) -> int:
         """Work submitted and not yet finished (waiting or running)."""
         with self._lock:
-            return self._unfinished
+            unfinished = self._unfinished
+        return unfinished + (self.event_loop.unfinished if self.event_loop else 0)
 
     def running(self) -> list[Work]:
         with self._lock:
-            return list(self._running.values())
+            running = list(self._running.values())
+        return running + (self.event_loop.running() if self.event_loop else [])
 
     def take_back_waiting(self) -> list[Work]:
         """The work no thread has started yet; it will not be run here."""
-        taken: list[Work] = []
+        taken: list[Work] = [*(self.event_loop.take_back_waiting() if self.event_loop else [])]
         while True:
             try:
                 work = self._waiting.get_nowait()
@@ -113,7 +150,10 @@ class Threads:
         return outcomes
 
     def stop(self, timeout: float | None = None) -> bool:
-        """Lets the threads finish what they run; False if some still run after `timeout`."""
+        """Lets the threads finish what they run; False if some still run after `timeout`.
+        Async jobs still running are cancelled: the worker handed them back."""
+        if self.event_loop is not None:
+            self.event_loop.stop(timeout)
         for _ in self._threads:
             self._waiting.put(None)
         for thread in self._threads:

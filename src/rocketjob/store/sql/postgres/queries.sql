@@ -314,13 +314,14 @@ RETURNING state;
 SELECT state FROM rocketjob_jobs WHERE id = %(id)s AND lease = %(lease)s;
 
 -- name: register_worker
-INSERT INTO rocketjob_workers (name, host, pid, state, desired_state, threads, started_at,
-                               heartbeat_at, include_classes, exclude_classes)
-VALUES (%(name)s, %(host)s, %(pid)s, 'starting', NULL, %(threads)s, %(now)s, %(now)s,
-        %(include)s, %(exclude)s)
+INSERT INTO rocketjob_workers (name, host, pid, state, desired_state, threads, async_slots,
+                               started_at, heartbeat_at, include_classes, exclude_classes)
+VALUES (%(name)s, %(host)s, %(pid)s, 'starting', NULL, %(threads)s, %(async_slots)s, %(now)s,
+        %(now)s, %(include)s, %(exclude)s)
 ON CONFLICT (name) DO UPDATE SET
     host = excluded.host, pid = excluded.pid, state = 'starting', desired_state = NULL,
-    threads = excluded.threads, started_at = excluded.started_at,
+    threads = excluded.threads, async_slots = excluded.async_slots,
+    started_at = excluded.started_at,
     heartbeat_at = excluded.heartbeat_at, handoff_slots = 0,
     include_classes = excluded.include_classes, exclude_classes = excluded.exclude_classes;
 
@@ -353,7 +354,7 @@ WHERE state = 'running' AND worker_name = %(name)s
 DELETE FROM rocketjob_workers WHERE name = %(name)s;
 
 -- name: list_workers
-SELECT name, host, pid, state, desired_state, threads, started_at, heartbeat_at
+SELECT name, host, pid, state, desired_state, threads, async_slots, started_at, heartbeat_at
 FROM rocketjob_workers ORDER BY name;
 
 -- name: running_jobs_of_workers

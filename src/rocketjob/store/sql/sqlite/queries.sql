@@ -232,12 +232,13 @@ RETURNING state;
 SELECT state FROM rocketjob_jobs WHERE id = :id AND lease = :lease;
 
 -- name: register_worker
-INSERT INTO rocketjob_workers (name, host, pid, state, desired_state, threads, started_at,
-                               heartbeat_at)
-VALUES (:name, :host, :pid, 'starting', NULL, :threads, :now, :now)
+INSERT INTO rocketjob_workers (name, host, pid, state, desired_state, threads, async_slots,
+                               started_at, heartbeat_at)
+VALUES (:name, :host, :pid, 'starting', NULL, :threads, :async_slots, :now, :now)
 ON CONFLICT (name) DO UPDATE SET
     host = excluded.host, pid = excluded.pid, state = 'starting', desired_state = NULL,
-    threads = excluded.threads, started_at = excluded.started_at,
+    threads = excluded.threads, async_slots = excluded.async_slots,
+    started_at = excluded.started_at,
     heartbeat_at = excluded.heartbeat_at;
 
 -- name: heartbeat
@@ -250,7 +251,7 @@ RETURNING desired_state;
 DELETE FROM rocketjob_workers WHERE name = :name;
 
 -- name: list_workers
-SELECT name, host, pid, state, desired_state, threads, started_at, heartbeat_at
+SELECT name, host, pid, state, desired_state, threads, async_slots, started_at, heartbeat_at
 FROM rocketjob_workers ORDER BY name;
 
 -- name: running_jobs_of_workers
