@@ -9,14 +9,13 @@ its slot free; retrying it takes the slot again, if nobody took it meanwhile.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from rocketjob.errors import ValidationError
 
 if TYPE_CHECKING:
     from rocketjob.jobs import Job
 
-OnConflict = Literal["raise", "existing"]
 ON_CONFLICT = ("raise", "existing")
 
 
