@@ -72,6 +72,8 @@ def test_a_failed_prerequisite_holds_its_dependant_until_retried_and_completed(
     a.fail("down")
     assert claimable(store) == []
     assert [n.in_words() for n in b.dependencies().holding] == [f"#{a.id} (failed)"]
+    with pytest.raises(rj.InvalidTransition, match=f"job #{b.id}: it waits on #{a.id} \\(failed"):
+        b.perform_now()
     a.retry()
     complete(store, a)
     assert claimable(store) == [b.id]
