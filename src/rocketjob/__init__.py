@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rocketjob.batch import BatchJob, BatchStatus, FailedRecord, FailedSlice, FailureGroup
+from rocketjob.behaviours.window import Window
 from rocketjob.config import configure, database_url
 from rocketjob.cron import CronInfo, list_cron, pause_cron, resume_cron, run_cron_now
 from rocketjob.errors import (
@@ -65,6 +66,7 @@ __all__ = [
     "SubState",
     "UploadError",
     "ValidationError",
+    "Window",
     "WorkerInfo",
     "WorkerJob",
     "WorkerNotFound",

@@ -16,7 +16,10 @@ from rocketjob.behaviours import cron as schedules
 from rocketjob.behaviours import dependencies as dependency_rules
 from rocketjob.behaviours import retry
 from rocketjob.behaviours import singleton as singletons
+from rocketjob.behaviours import throttle as throttles
+from rocketjob.behaviours import window as windows
 from rocketjob.behaviours.dependencies import Dependencies
+from rocketjob.behaviours.window import Window
 from rocketjob.changes import plan_change
 from rocketjob.config import get_store
 from rocketjob.creation import create_job, create_jobs
@@ -114,6 +117,11 @@ class Job:
     # A recurring job (see behaviours/cron.py): 5 cron fields, read in an IANA time zone.
     cron: ClassVar[str | None] = None
     cron_timezone: ClassVar[str] = "UTC"
+    # Starts only inside this window (see behaviours/window.py).
+    processing_window: ClassVar[Window | None] = None
+    # At most this many running at once, of the class or of its group (behaviours/throttle.py).
+    throttle_running_jobs: ClassVar[int | None] = None
+    throttle_group: ClassVar[str | None] = None
     # At most one queued, running or paused job of the class (behaviours/singleton.py);
     # a singleton_key() method narrows it to one per key.
     singleton: ClassVar[bool] = False
@@ -149,6 +157,8 @@ class Job:
         cls._fieldset = FieldSet(cls.class_name, own, defaults)
         retry.check_class(cls)
         schedules.check_class(cls)
+        windows.check_class(cls)
+        throttles.check_class(cls)
         singletons.check_class(cls)
         _classes[cls.class_name] = cls
 
@@ -205,10 +215,12 @@ class Job:
         job = cls(**values)
         row = job._new_row()
         # A batch job's input is uploaded after it is created: it waits in the queue.
+        # A throttled job waits its turn in the queue: a hand-off would skip the count.
+        handoff = not cls.batch and row.throttle is None
         created = create_job(
             get_store(),
             row,
-            handoff=not cls.batch,
+            handoff=handoff,
             connection=connection,
             depends_on=prerequisites,
             on_conflict=on_conflict,
@@ -234,6 +246,7 @@ class Job:
         problems: list[tuple[str, str]] = []
         validate = cls._fieldset.validate_row
         unique = singletons.is_unique(cls)
+        now = get_store().now() if cls.processing_window else None
         for index, values in enumerate(many):
             try:
                 given = dict(values)
@@ -245,11 +258,14 @@ class Job:
             except ValidationError as error:
                 problems.extend((f"row {index}: {f}", p) for f, p in error.errors)
                 continue
+            if now is not None:
+                standard["run_at"] = windows.first_run_at(cls, standard.get("run_at"), now)
             rows.append(
                 NewJob(
                     class_name=cls.class_name,
                     fields=fields_json,
                     sub_state=cls._first_sub_state(),
+                    throttle=throttles.name_of(cls),
                     **standard,
                 )
             )
@@ -269,13 +285,19 @@ class Job:
             class_name=self.class_name,
             description=self.description,
             priority=self.priority,
-            run_at=self.run_at,
+            run_at=self._first_run_at(),
             expires_at=self.expires_at,
             destroy_on_complete=self.destroy_on_complete,
             fields=self._fields_json,
             sub_state=self._first_sub_state(),
             singleton_key=singletons.slot_of(self),
+            throttle=throttles.name_of(type(self)),
         )
+
+    def _first_run_at(self) -> datetime | None:
+        if self.processing_window is None:
+            return self.run_at
+        return windows.first_run_at(type(self), self.run_at, get_store().now())
 
     @classmethod
     def _first_sub_state(cls) -> str | None:

@@ -239,12 +239,18 @@ def cut_mid_transaction(site: Site, host: Host, workers: list[WorkerProcess]) ->
     ledger = site.ledger.entries
 
     def running_slow_job() -> int | None:
-        ended = {e.job_id for e in ledger() if e.event == "end"}
-        started = [e.job_id for e in ledger() if e.event == "start" and e.pid in pids]
-        slow = [job_id for job_id in started if job_id not in ended and job_id in long_jobs]
-        return slow[-1] if slow else None
+        entries = ledger()
+        ended = {e.job_id for e in entries if e.event == "end"}
+        started = {e.job_id for e in entries if e.event == "start"}
+        here = [e.job_id for e in entries if e.event == "start" and e.pid in pids]
+        slow = [job_id for job_id in here if job_id not in ended and job_id in long_jobs]
+        if slow:
+            return slow[-1]
+        if long_jobs <= started:  # the other hosts took them all: offer more
+            long_jobs.update(Tracked.create_many([{"seconds": 2.0, "priority": 1}] * THREADS))
+        return None
 
-    long_jobs = set(Tracked.create_many([{"seconds": 2.0, "priority": 1}] * (2 * THREADS)))
+    long_jobs: set[int] = set()
     job_id = wait_until(running_slow_job, 60, "a long job running on the host")
     with psycopg.connect(site.url) as blocker:
         blocker.execute("SELECT 1 FROM rocketjob_jobs WHERE id = %s FOR UPDATE", (job_id,))

@@ -9,6 +9,7 @@ import psycopg
 import pytest
 from flow_jobs import Gone, Nightly
 from sample_jobs import Kept
+from throttled_jobs import Charge
 
 import rocketjob as rj
 from rocketjob.store import Claim, Finished, Store
@@ -127,3 +128,12 @@ def test_a_dependant_created_while_its_prerequisite_completes_is_released(
         conn.commit()
     finishing.join(10)
     assert b.reload().waiting_on == 0 and claimable(store) == [b.id]
+
+
+def test_a_throttled_job_waits_on_its_prerequisites_too(store: Store) -> None:
+    a = Kept.create()
+    waiting = Charge.create(depends_on=[a])
+    assert store.claim_throttled_jobs("w", Charge.class_name, 3, 10) == []
+    complete(store, a)
+    taken = store.claim_throttled_jobs("w", Charge.class_name, 3, 10)
+    assert [row["id"] for row in taken] == [waiting.id]

@@ -163,6 +163,24 @@ def test_one_failure_group_pages_along_the_failures_index(big: PostgresStore) ->
     assert_no_full_scan_of_jobs(page)
 
 
+def test_a_throttled_claim_reads_its_throttle_s_indexes_only(big: PostgresStore) -> None:
+    claim = plan(
+        big,
+        "claim_throttled_jobs",
+        now=datetime.now(UTC),
+        limit=10,
+        throttle="payments",
+        throttle_limit=3,
+        worker_name="h:1",
+        include=None,
+        exclude=None,
+        entry="{}",
+    )
+    read = {index for _, index in scans(claim)}
+    assert {"rocketjob_jobs_throttled", "rocketjob_jobs_throttle_running"} <= read
+    assert_no_full_scan_of_jobs(claim)
+
+
 def test_completions_and_the_dependants_they_release_probe_jobs_by_key(
     big: PostgresStore,
 ) -> None:

@@ -6,8 +6,10 @@ import os
 import shutil
 import signal
 import subprocess
+from datetime import datetime
 from pathlib import Path
 
+import psycopg
 import pytest
 from processes import finish, wait_until
 from sample_jobs import Record
@@ -19,7 +21,10 @@ from rocketjob.store import Store
 pytestmark = pytest.mark.postgres
 
 
-def restart_postgres() -> None:
+def restart_postgres(url: str) -> None:
+    """Restarts the server, and makes sure it did: a restart that never happened would let
+    the test pass without the workers having had to reconnect."""
+    before = started_at(url)
     versions = os.listdir("/etc/postgresql")
     subprocess.run(
         ["pg_ctlcluster", "--skip-systemctl-redirect", versions[0], "main", "restart"],
@@ -27,6 +32,14 @@ def restart_postgres() -> None:
         capture_output=True,
         timeout=60,
     )
+    assert started_at(url) > before, "PostgreSQL did not restart"
+
+
+def started_at(url: str) -> datetime:
+    with psycopg.connect(url) as connection:
+        row = connection.execute("SELECT pg_postmaster_start_time()").fetchone()
+    assert row is not None
+    return row[0]
 
 
 def completed() -> int:
@@ -66,12 +79,13 @@ def test_workers_reconnect_after_postgres_restarts_and_run_every_job_once(
         for worker in (first, second):
             wait_for_worker(worker.pid)
         wait_until(lambda: completed() >= 300, message="some jobs done")
-        restart_postgres()
+        restart_postgres(restartable)
         wait_until(lambda: completed() == 3000, timeout=60, message="every job done")
-        outputs = []
         for worker in (first, second):
             worker.send_signal(signal.SIGTERM)
-            outputs.append(finish(worker))
-    assert any("database unavailable, retrying" in output for output in outputs)
+            finish(worker)
+    # Whether a worker logged the outage depends on where the restart caught it (a statement
+    # retried on a fresh connection says nothing); what must hold is that both stayed up
+    # (finish: exit 0 on SIGTERM) and ran every job once.
     ran = [int(line) for line in out.read_text().split()]
     assert sorted(ran) == ids

@@ -42,6 +42,8 @@ class NewJob(NamedTuple):
     fields: str  # JSON text
     # "before" for a batch job: the database, not an imported class, says it is one
     sub_state: str | None = None
+    # the throttle the job counts against (see behaviours/throttle.py)
+    throttle: str | None = None
     # the singleton slot it takes (see behaviours/singleton.py); None for most jobs
     singleton_key: str | None = None
 
@@ -298,11 +300,51 @@ class Store(BatchStore, WorkerStore, FailureStore, CronStore, FlowStore, ABC):
         rows.sort(key=_claim_order)
         return rows
 
-    def hand_back_jobs(self, claims: Sequence[Claim], worker_name: str, reason: str) -> int:
-        """Returns held jobs to the queue (a stopping or pausing worker); others untouched."""
+    def claim_throttled_jobs(
+        self,
+        worker_name: str,
+        throttle: str,
+        throttle_limit: int,
+        limit: int,
+        *,
+        include: str | None = None,
+        exclude: str | None = None,
+    ) -> list[Row]:
+        """Takes up to `limit` due jobs of `throttle`, never so many that more than
+        `throttle_limit` of its jobs run at once."""
+        now = self.now()
+        params = {
+            "worker_name": worker_name,
+            "throttle": throttle,
+            "throttle_limit": throttle_limit,
+            "limit": limit,
+            "now": now,
+            "include": include,
+            "exclude": exclude,
+            "entry": history_entry(now, "queued", "running", "start", worker_name),
+        }
+        with self.claim_transaction():
+            self._take_turn(throttle)
+            rows = self.fetch_all("claim_throttled_jobs", params)
+        rows.sort(key=_claim_order)
+        return rows
+
+    def _take_turn(self, throttle: str) -> None:
+        """Waits for the other claimers of `throttle` (none where one writer at a time)."""
+
+    def hand_back_jobs(
+        self,
+        claims: Sequence[Claim],
+        worker_name: str,
+        reason: str,
+        *,
+        run_at: datetime | None = None,
+    ) -> int:
+        """Returns held jobs to the queue (a stopping or pausing worker; `run_at`: not
+        before then); others untouched."""
         if not claims:
             return 0
-        params = {"now": self.now(), "worker_name": worker_name, "reason": reason}
+        params = {"now": self.now(), "worker_name": worker_name, "reason": reason, "run_at": run_at}
         with self.transaction():
             handed_back = self.execute_for_claims("hand_back_jobs", claims, params)
             self.execute("notify_jobs", {})

@@ -339,6 +339,9 @@ class PostgresStore(Store):
             job, handoff=handoff and not in_transaction, connection=connection
         )
 
+    def _take_turn(self, throttle: str) -> None:
+        self.execute("lock_throttle", {"throttle": throttle})
+
     def read_handoff(self, payload: str, worker: str | None = None) -> Handoff | None:
         named, _, rest = payload.partition("\n")
         if not rest or (worker is not None and named != worker):
@@ -360,6 +363,7 @@ class PostgresStore(Store):
                     params = {
                         "class_name": first.class_name,
                         "sub_state": first.sub_state,
+                        "throttle": first.throttle,
                         "created_at": created_at,
                         "rows": rows,
                     }
@@ -462,8 +466,11 @@ def _rows_by_class(jobs: Sequence[NewJob]) -> Iterator[tuple[NewJob, str]]:
         first = jobs[start]
         end = start
         parts = []
-        kind = (first.class_name, first.sub_state)
-        while end < len(jobs) and (jobs[end].class_name, jobs[end].sub_state) == kind:
+        kind = (first.class_name, first.sub_state, first.throttle)
+        while (
+            end < len(jobs)
+            and (jobs[end].class_name, jobs[end].sub_state, jobs[end].throttle) == kind
+        ):
             job = jobs[end]
             description = "null" if job.description is None else json.dumps(job.description)
             run_at = f'"{job.run_at.isoformat()}"' if job.run_at else "null"

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
+from rocketjob.behaviours import throttle as throttles
 from rocketjob.behaviours.cron import Schedule, schedule_of
 from rocketjob.execution import Outcome, Result
 from rocketjob.jobs import Job, job_classes
@@ -109,6 +110,7 @@ class CronKeeper:
             "fields": fields,
             "run_at": schedule.next_run(now),
             "cron": schedule.cron,
+            "throttle": throttles.name_of(cls),
         }
         return self.store.insert_cron_job(values)
 

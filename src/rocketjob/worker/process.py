@@ -27,6 +27,7 @@ from rocketjob.worker.cron import CronKeeper
 from rocketjob.worker.fence import Fence
 from rocketjob.worker.heartbeat import Heartbeat
 from rocketjob.worker.threads import Threads, Work
+from rocketjob.worker.throttles import ThrottledClaims
 
 log = logging.getLogger("rocketjob.worker")
 
@@ -93,6 +94,9 @@ class Worker:
         self._wake = threading.Event()
         self._fence = Fence(zombie_timeout, self.store.now, lambda: self.state == "stopping")
         self._cron = CronKeeper.of_worker(self.store, include, exclude)
+        self._throttled = ThrottledClaims.of_worker(
+            self.store, self.name, include=include, exclude=exclude, poll_interval=poll_interval
+        )
         self._threads = Threads(
             threads,
             self.name,
@@ -261,8 +265,14 @@ class Worker:
             return 0
 
         def claim() -> list[Row]:
-            return self.store.claim_jobs(
-                self.name, capacity - unfinished, include=self.include, exclude=self.exclude
+            # Throttled jobs first: few (their limits), and else never any room left for
+            # them while other work is queued.
+            rows = self._throttled.claim(capacity - unfinished) if self._throttled else []
+            room = capacity - unfinished - len(rows)
+            if room <= 0:
+                return rows
+            return rows + self.store.claim_jobs(
+                self.name, room, include=self.include, exclude=self.exclude
             )
 
         rows = self._cron.claim(claim) if self._cron else claim()
@@ -309,7 +319,27 @@ class Worker:
         if self._expired(job):
             self._add_outcome(Outcome(job, claim, Result.EXPIRED, 0.0))
             return
+        if not self._in_window(job):
+            self._wait_for_window(job, claim)
+            return
         self._threads.submit((job, claim))
+
+    def _in_window(self, job: Job) -> bool:
+        window = job.processing_window
+        return window is None or window.is_open(self.store.now())
+
+    def _wait_for_window(self, job: Job, claim: Claim) -> None:
+        """Puts a job claimed after its window closed back, due at the next opening."""
+        window = job.processing_window
+        assert window is not None
+        now = self.store.now()
+        reason = window.closed_message(now)
+        try:
+            self.store.hand_back_jobs([claim], self.name, reason, run_at=window.next_opening(now))
+        except DatabaseUnavailable as error:
+            log.warning("could not put job %s back (the reaper will): %s", job.id, error)
+        self._release([claim.id])
+        log.info("job %s %s: %s", job.id, job.class_name, reason)
 
     def _may_start(self, work: Work) -> bool:
         # On a job thread, just before the work starts: is it still ours?
@@ -368,7 +398,7 @@ class Worker:
                 return
             if handoff.row is not None and self.state == "running":
                 job, claim = load_claimed(handoff.row)
-                if not self._expired(job):
+                if not self._expired(job) and self._in_window(job):
                     self._holding.add(claim.id)
                     self._threads.submit((job, claim))
                     return
@@ -473,6 +503,8 @@ class Worker:
             log_outcome(outcome, recorded=outcome.claim.id not in refused)
         if self._cron:
             self._cron.finished([o for o in outcomes if o.claim.id not in refused])
+        if self._throttled:
+            self._throttled.ended(o.job for o in outcomes)
 
     def _record_failure(self, outcome: Outcome) -> bool:
         """Fails the job, or queues it again if its class retries this failure; False if
@@ -502,6 +534,8 @@ class Worker:
         elif channel == "handoff":
             self._on_handoff(payload)
         else:
+            if self._throttled:
+                self._throttled.announced()
             self._wake.set()
 
     def _obey(self, desired: str | None) -> None:

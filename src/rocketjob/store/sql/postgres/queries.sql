@@ -15,7 +15,7 @@ WITH taker AS (
     UPDATE rocketjob_workers SET handoff_slots = handoff_slots - 1
     WHERE name = (
         SELECT name FROM rocketjob_workers
-        WHERE %(handoff)s AND handoff_slots > 0 AND handoff_until > %(created_at)s
+        WHERE %(handoff)s AND %(throttle)s::text IS NULL AND handoff_slots > 0 AND handoff_until > %(created_at)s
           AND state = 'running' AND coalesce(desired_state, 'running') = 'running'
           AND (%(run_at)s::timestamptz IS NULL OR %(run_at)s::timestamptz <= %(created_at)s)
           AND (include_classes IS NULL OR %(class_name)s::text ~ include_classes)
@@ -28,10 +28,10 @@ WITH taker AS (
     RETURNING name
 ), inserted AS (
 INSERT INTO rocketjob_jobs (class_name, description, priority, run_at, expires_at,
-                            destroy_on_complete, created_at, fields, sub_state, state,
-                            started_at, worker_name, lease, history)
+                            destroy_on_complete, created_at, fields, sub_state, throttle,
+                            state, started_at, worker_name, lease, history)
 SELECT %(class_name)s, %(description)s, %(priority)s, %(run_at)s, %(expires_at)s,
-       %(destroy_on_complete)s, %(created_at)s, %(fields)s::jsonb, %(sub_state)s,
+       %(destroy_on_complete)s, %(created_at)s, %(fields)s::jsonb, %(sub_state)s, %(throttle)s,
        CASE WHEN taker.name IS NULL THEN 'queued' ELSE 'running' END,
        CASE WHEN taker.name IS NULL THEN NULL ELSE %(created_at)s::timestamptz END,
        taker.name,
@@ -56,12 +56,13 @@ FROM inserted, LATERAL (
 -- name: insert_jobs
 -- One statement for a whole chunk, the rows as one JSON array (parsed in C on both
 -- ends): [description, priority, run_at, expires_at, destroy_on_complete, fields] each;
--- the class and sub_state are the chunk's.
+-- the class, sub_state and throttle are the chunk's.
 -- Ids come back in input order.
 INSERT INTO rocketjob_jobs (class_name, description, priority, run_at, expires_at,
-                            destroy_on_complete, created_at, fields, sub_state)
+                            destroy_on_complete, created_at, fields, sub_state, throttle)
 SELECT %(class_name)s, row->>0, (row->>1)::smallint, (row->>2)::timestamptz,
-       (row->>3)::timestamptz, (row->>4)::boolean, %(created_at)s, row->5, %(sub_state)s
+       (row->>3)::timestamptz, (row->>4)::boolean, %(created_at)s, row->5, %(sub_state)s,
+       %(throttle)s
 FROM jsonb_array_elements(%(rows)s::jsonb) WITH ORDINALITY AS given(row, n)
 ORDER BY n
 RETURNING id;
@@ -180,11 +181,46 @@ SELECT bucket, sum(n) FROM folded GROUP BY bucket;
 -- The history entry is the same for every row: built once by the caller, not per row.
 WITH next AS (
     SELECT id FROM rocketjob_jobs
-    WHERE state = 'queued' AND waiting_on = 0 AND (run_at IS NULL OR run_at <= %(now)s)
+    WHERE state = 'queued' AND throttle IS NULL AND waiting_on = 0
+      AND (run_at IS NULL OR run_at <= %(now)s)
       AND (%(include)s::text IS NULL OR class_name ~ %(include)s)
       AND (%(exclude)s::text IS NULL OR class_name !~ %(exclude)s)
     ORDER BY priority, run_at NULLS FIRST, id
     LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE rocketjob_jobs AS job SET
+    state = 'running',
+    started_at = %(now)s,
+    completed_at = NULL,
+    worker_name = %(worker_name)s,
+    lease = job.lease + 1,
+    version = job.version + 1,
+    history = job.history || %(entry)s::jsonb
+FROM next WHERE job.id = next.id
+RETURNING job.id, job.class_name, job.description, job.priority, job.state, job.sub_state,
+          job.run_at, job.expires_at, job.destroy_on_complete, job.created_at,
+          job.started_at, job.completed_at, job.failure_count, job.attempt, job.worker_name, job.lease,
+          job.version, job.percent_complete, job.exception, job.fields, job.singleton_key, job.waiting_on;
+
+-- name: lock_throttle
+-- Claimers of one throttle take turns: the lock is held to the claim's commit.
+INSERT INTO rocketjob_throttles (name) VALUES (%(throttle)s)
+ON CONFLICT (name) DO UPDATE SET name = excluded.name;
+
+-- name: claim_throttled_jobs
+-- A throttle's due jobs, at most as many as its limit leaves: run under lock_throttle, in
+-- a statement of its own, so the count sees every claim committed before the lock.
+WITH next AS (
+    SELECT id FROM rocketjob_jobs
+    WHERE state = 'queued' AND throttle = %(throttle)s AND waiting_on = 0
+      AND (run_at IS NULL OR run_at <= %(now)s)
+      AND (%(include)s::text IS NULL OR class_name ~ %(include)s)
+      AND (%(exclude)s::text IS NULL OR class_name !~ %(exclude)s)
+    ORDER BY priority, run_at NULLS FIRST, id
+    LIMIT greatest(0, least(%(limit)s, %(throttle_limit)s - (
+        SELECT count(*) FROM rocketjob_jobs
+        WHERE throttle = %(throttle)s AND state = 'running')))
     FOR UPDATE SKIP LOCKED
 )
 UPDATE rocketjob_jobs AS job SET
@@ -404,9 +440,11 @@ SELECT pg_notify('rocketjob_jobs', '');
 
 -- name: hand_back_jobs
 -- A stopping worker returns jobs it holds to the queue; only rows it still holds.
+-- A job claimed outside its processing window goes back with run_at at the next opening.
 UPDATE rocketjob_jobs AS job SET
     state = 'queued',
     worker_name = NULL,
+    run_at = COALESCE(%(run_at)s::timestamptz, job.run_at),
     version = job.version + 1,
     history = job.history || jsonb_build_array(jsonb_build_object(
         'at', %(now)s::timestamptz, 'from', 'running', 'to', 'queued', 'action', 'requeue',
@@ -907,9 +945,9 @@ ON CONFLICT (class_name) DO UPDATE SET
 -- name: insert_cron_job
 -- The instance waiting for the next occurrence; none if one waits already.
 INSERT INTO rocketjob_jobs (class_name, description, priority, run_at, expires_at,
-                            destroy_on_complete, created_at, fields, cron)
+                            destroy_on_complete, created_at, fields, cron, throttle)
 VALUES (%(class_name)s, %(description)s, %(priority)s, %(run_at)s, %(expires_at)s,
-        %(destroy_on_complete)s, %(created_at)s, %(fields)s::jsonb, %(cron)s)
+        %(destroy_on_complete)s, %(created_at)s, %(fields)s::jsonb, %(cron)s, %(throttle)s)
 ON CONFLICT (class_name)
     WHERE cron IS NOT NULL AND state IN ('queued', 'paused') AND started_at IS NULL
     DO NOTHING
@@ -957,10 +995,11 @@ ORDER BY c.class_name;
 -- A job of a singleton class: nothing is inserted while another job holds its slot (a
 -- creator racing for it waits for the other's commit, then finds it held).
 INSERT INTO rocketjob_jobs (class_name, description, priority, run_at, expires_at,
-                            destroy_on_complete, created_at, fields, sub_state, singleton_key)
+                            destroy_on_complete, created_at, fields, sub_state, singleton_key,
+                            throttle)
 VALUES (%(class_name)s, %(description)s, %(priority)s, %(run_at)s, %(expires_at)s,
         %(destroy_on_complete)s, %(created_at)s, %(fields)s::jsonb, %(sub_state)s,
-        %(singleton_key)s)
+        %(singleton_key)s, %(throttle)s)
 ON CONFLICT (singleton_key)
     WHERE singleton_key IS NOT NULL AND state IN ('queued', 'running', 'paused')
     DO NOTHING

@@ -3,9 +3,9 @@
 
 -- name: insert_job
 INSERT INTO rocketjob_jobs (class_name, description, priority, run_at, expires_at,
-                            destroy_on_complete, created_at, fields, sub_state)
+                            destroy_on_complete, created_at, fields, sub_state, throttle)
 VALUES (:class_name, :description, :priority, :run_at, :expires_at,
-        :destroy_on_complete, :created_at, :fields, :sub_state)
+        :destroy_on_complete, :created_at, :fields, :sub_state, :throttle)
 RETURNING id, class_name, description, priority, state, sub_state, run_at, expires_at,
           destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt,
           worker_name, lease, version, percent_complete, exception, fields, singleton_key, waiting_on;
@@ -13,9 +13,9 @@ RETURNING id, class_name, description, priority, state, sub_state, run_at, expir
 -- name: insert_jobs
 -- Run once per row inside one transaction (executemany).
 INSERT INTO rocketjob_jobs (class_name, description, priority, run_at, expires_at,
-                            destroy_on_complete, created_at, fields, sub_state)
+                            destroy_on_complete, created_at, fields, sub_state, throttle)
 VALUES (:class_name, :description, :priority, :run_at, :expires_at,
-        :destroy_on_complete, :created_at, :fields, :sub_state);
+        :destroy_on_complete, :created_at, :fields, :sub_state, :throttle);
 
 -- name: last_job_id
 SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'rocketjob_jobs'), 0) AS id;
@@ -123,11 +123,37 @@ UPDATE rocketjob_jobs SET
     history = json_insert(history, '$[#]', json(:entry))
 WHERE id IN (
     SELECT id FROM rocketjob_jobs INDEXED BY rocketjob_jobs_claim
-    WHERE state = 'queued' AND waiting_on = 0 AND (run_at IS NULL OR run_at <= :now)
+    WHERE state = 'queued' AND throttle IS NULL AND waiting_on = 0
+      AND (run_at IS NULL OR run_at <= :now)
       AND (:include IS NULL OR class_name REGEXP :include)
       AND (:exclude IS NULL OR NOT class_name REGEXP :exclude)
     ORDER BY priority, run_at, id
     LIMIT :limit)
+RETURNING id, class_name, description, priority, state, sub_state, run_at, expires_at,
+          destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt,
+          worker_name, lease, version, percent_complete, exception, fields, singleton_key, waiting_on;
+
+-- name: claim_throttled_jobs
+-- A throttle's due jobs, at most as many as its limit leaves; one statement under the
+-- write lock, so the count is of every claim before it.
+UPDATE rocketjob_jobs SET
+    state = 'running',
+    started_at = :now,
+    completed_at = NULL,
+    worker_name = :worker_name,
+    lease = lease + 1,
+    version = version + 1,
+    history = json_insert(history, '$[#]', json(:entry))
+WHERE id IN (
+    SELECT id FROM rocketjob_jobs INDEXED BY rocketjob_jobs_throttled
+    WHERE state = 'queued' AND throttle = :throttle AND waiting_on = 0
+      AND (run_at IS NULL OR run_at <= :now)
+      AND (:include IS NULL OR class_name REGEXP :include)
+      AND (:exclude IS NULL OR NOT class_name REGEXP :exclude)
+    ORDER BY priority, run_at, id
+    LIMIT max(0, min(:limit, :throttle_limit - (
+        SELECT count(*) FROM rocketjob_jobs
+        WHERE throttle = :throttle AND state = 'running'))))
 RETURNING id, class_name, description, priority, state, sub_state, run_at, expires_at,
           destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt,
           worker_name, lease, version, percent_complete, exception, fields, singleton_key, waiting_on;
@@ -287,10 +313,12 @@ SELECT 1;
 
 -- name: hand_back_jobs
 -- A stopping worker returns jobs it holds to the queue; only rows it still holds.
--- Run once per claim (executemany).
+-- Run once per claim (executemany). A job claimed outside its processing window goes
+-- back with run_at at the next opening.
 UPDATE rocketjob_jobs SET
     state = 'queued',
     worker_name = NULL,
+    run_at = COALESCE(:run_at, run_at),
     version = version + 1,
     history = json_insert(history, '$[#]', json_object(
         'at', :now, 'from', 'running', 'to', 'queued', 'action', 'requeue',
@@ -719,9 +747,9 @@ ON CONFLICT (class_name) DO UPDATE SET
 -- name: insert_cron_job
 -- The instance waiting for the next occurrence; none if one waits already.
 INSERT INTO rocketjob_jobs (class_name, description, priority, run_at, expires_at,
-                            destroy_on_complete, created_at, fields, cron)
+                            destroy_on_complete, created_at, fields, cron, throttle)
 VALUES (:class_name, :description, :priority, :run_at, :expires_at,
-        :destroy_on_complete, :created_at, :fields, :cron)
+        :destroy_on_complete, :created_at, :fields, :cron, :throttle)
 ON CONFLICT (class_name)
     WHERE cron IS NOT NULL AND state IN ('queued', 'paused') AND started_at IS NULL
     DO NOTHING
@@ -768,9 +796,10 @@ ORDER BY c.class_name;
 -- name: insert_unique_job
 -- A job of a singleton class: nothing is inserted while another job holds its slot.
 INSERT INTO rocketjob_jobs (class_name, description, priority, run_at, expires_at,
-                            destroy_on_complete, created_at, fields, sub_state, singleton_key)
+                            destroy_on_complete, created_at, fields, sub_state, singleton_key,
+                            throttle)
 VALUES (:class_name, :description, :priority, :run_at, :expires_at,
-        :destroy_on_complete, :created_at, :fields, :sub_state, :singleton_key)
+        :destroy_on_complete, :created_at, :fields, :sub_state, :singleton_key, :throttle)
 ON CONFLICT (singleton_key)
     WHERE singleton_key IS NOT NULL AND state IN ('queued', 'running', 'paused')
     DO NOTHING
