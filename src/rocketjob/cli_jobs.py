@@ -125,6 +125,14 @@ def show(database_url: str, modules: tuple[str, ...], job_id: int) -> None:
         ("destroy on complete", "yes" if job.destroy_on_complete else "no"),
         ("actions", ", ".join(a.value for a in job.actions) or "none"),
     ]
+    if job.singleton_slot:
+        rows.append(("singleton", job.singleton_slot))
+    neighbours = job.dependencies()
+    if neighbours.waits_on:
+        waits = ", ".join(n.in_words() for n in neighbours.waits_on)
+        rows.append(("waits on", f"{waits} — {job.waiting_on} not completed"))
+    if neighbours.waited_on_by:
+        rows.append(("waited on by", ", ".join(n.in_words() for n in neighbours.waited_on_by)))
     _pairs(out, "Details", rows)
     _pairs(out, "Fields", [(f.name, f.text) for f in field_views(job.fields)])
     if isinstance(job, rj.BatchJob):

@@ -192,6 +192,9 @@ def _claim_inline(job: Job) -> tuple[Claim, str]:
     row = store.claim_job(job._saved_id(), worker_name)
     if row is None:
         job.reload()  # raises JobNotFound if it is gone
+        if job.state is State.QUEUED and job.waiting_on:
+            holding = ", ".join(n.in_words() for n in job.dependencies().holding)
+            raise InvalidTransition(f"cannot start job #{job.id}: it waits on {holding}")
         raise InvalidTransition(refusal(Action.START, job.state))
     job._load(row)
     claim = job._claim = Claim(int(row["id"]), int(row["lease"]))

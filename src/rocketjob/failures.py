@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from rocketjob.config import get_store
-from rocketjob.errors import InvalidTransition
+from rocketjob.errors import InvalidTransition, JobNotFound
 from rocketjob.jobs import Job, default_actor
 from rocketjob.states import Action
 from rocketjob.store import JobChange
@@ -100,6 +100,7 @@ def _act_on_failed(action: Action, which: FailedFilter, by: str | None) -> BulkO
         after_id = int(rows[-1]["id"])
         now = store.now()
         changes: list[JobChange] = []
+        singletons: list[Job] = []
         with store.transaction():
             for job in map(Job.from_row, rows):
                 try:
@@ -107,7 +108,9 @@ def _act_on_failed(action: Action, which: FailedFilter, by: str | None) -> BulkO
                 except InvalidTransition:
                     skipped += 1
                     continue
-                if not job.is_batch:
+                if action is Action.RETRY and job.singleton_slot is not None:
+                    singletons.append(job)  # its slot may be taken: alone, below
+                elif not job.is_batch:
                     changes.append(change)
                 elif store.apply_change(change) is None:
                     skipped += 1
@@ -117,4 +120,10 @@ def _act_on_failed(action: Action, which: FailedFilter, by: str | None) -> BulkO
             applied = store.apply_changes(changes)
         done += applied
         skipped += len(changes) - applied
+        for job in singletons:
+            try:
+                job._act(action, actor)
+                done += 1
+            except (InvalidTransition, JobNotFound):  # its slot is held, or it moved on
+                skipped += 1
     return BulkOutcome(action, done, skipped)

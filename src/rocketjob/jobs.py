@@ -14,12 +14,16 @@ from typing import Any, ClassVar, Self
 
 from rocketjob.behaviours import callbacks, retry
 from rocketjob.behaviours import cron as schedules
+from rocketjob.behaviours import dependencies as dependency_rules
+from rocketjob.behaviours import singleton as singletons
 from rocketjob.behaviours import throttle as throttles
 from rocketjob.behaviours import window as windows
 from rocketjob.behaviours.asynchronous import Awaitables, is_async
+from rocketjob.behaviours.dependencies import Dependencies
 from rocketjob.behaviours.window import Window
 from rocketjob.changes import plan_change
 from rocketjob.config import get_store
+from rocketjob.creation import create_job, create_jobs
 from rocketjob.errors import (
     DatabaseUnavailable,
     InvalidTransition,
@@ -38,7 +42,7 @@ from rocketjob.states import (
     allowed_actions,
     transition,
 )
-from rocketjob.store import Claim, JobChange, NewJob, Row, Store
+from rocketjob.store import Claim, JobChange, NewJob, Row, SlotTaken, Store
 
 # How many times an operator action re-reads a job that changed under it before giving up.
 RACE_RETRIES = 50
@@ -120,6 +124,9 @@ class Job(callbacks.Callbacks, Awaitables):
     # At most this many running at once, of the class or of its group (behaviours/throttle.py).
     throttle_running_jobs: ClassVar[int | None] = None
     throttle_group: ClassVar[str | None] = None
+    # At most one queued, running or paused job of the class (behaviours/singleton.py);
+    # a singleton_key() method narrows it to one per key.
+    singleton: ClassVar[bool] = False
     class_name: str = "rocketjob.jobs.Job"
     # Whether perform() is async, and whether any callback is overridden (see behaviours/).
     _async_perform: ClassVar[bool] = False
@@ -136,6 +143,8 @@ class Job(callbacks.Callbacks, Awaitables):
     worker_name: str | None
     percent_complete: int
     exception: JobException | None
+    waiting_on: int  # prerequisites not completed yet (see dependencies())
+    singleton_slot: str | None  # the singleton slot it holds (queued, running, paused)
 
     _fieldset: ClassVar[FieldSet]
     _version: int
@@ -158,6 +167,7 @@ class Job(callbacks.Callbacks, Awaitables):
         cls._async_perform = is_async(cls)
         cls._callbacks = callbacks.has_callbacks(cls, Job)
         callbacks.check_async(cls)
+        singletons.check_class(cls)
         _classes[cls.class_name] = cls
 
     def __init__(self, **values: Any) -> None:
@@ -178,6 +188,8 @@ class Job(callbacks.Callbacks, Awaitables):
         self.worker_name = None
         self.percent_complete = 0
         self.exception = None
+        self.waiting_on = 0
+        self.singleton_slot = None
         self._version = 0
         self._claim = None
         self._checked_at = 0.0
@@ -190,18 +202,43 @@ class Job(callbacks.Callbacks, Awaitables):
     # -- creating and finding -----------------------------------------------------------
 
     @classmethod
-    def create(cls, *, connection: Any = None, **values: Any) -> Self:
+    def create(
+        cls,
+        *,
+        connection: Any = None,
+        depends_on: Any = None,
+        on_conflict: Any = "raise",
+        **values: Any,
+    ) -> Self:
         """Validates the fields and enqueues the job; ValidationError names bad fields.
 
         `connection`: the application's open psycopg connection (PostgreSQL); the job is
         written in its transaction, so it exists, and workers see it, once that commits.
+        `depends_on`: jobs (or ids) that must complete before this one runs.
+        `on_conflict`: for a singleton whose slot is held, "raise" (ValidationError naming
+        the holder) or "existing" (the holder is returned instead).
         """
+        singletons.check_on_conflict(on_conflict)
+        prerequisites = dependency_rules.given(depends_on)
         job = cls(**values)
         row = job._new_row()
         # A batch job's input is uploaded after it is created: it waits in the queue.
         # A throttled job waits its turn in the queue: a hand-off would skip the count.
         handoff = not cls.batch and row.throttle is None
-        job._load(get_store().insert_job(row, handoff=handoff, connection=connection))
+        created = create_job(
+            get_store(),
+            row,
+            handoff=handoff,
+            connection=connection,
+            depends_on=prerequisites,
+            on_conflict=on_conflict,
+        )
+        if row.singleton_key is not None:
+            # the new job, or (on_conflict="existing") the one holding the slot: read whole
+            found = Job.from_row(created)
+            assert isinstance(found, cls)
+            return found
+        job._load(created)
         return job
 
     @classmethod
@@ -213,12 +250,19 @@ class Job(callbacks.Callbacks, Awaitables):
         if cls is Job:
             raise TypeError("create jobs of a Job subclass, not of rocketjob.Job itself")
         rows: list[NewJob] = []
+        waits: list[list[int]] = []
         problems: list[tuple[str, str]] = []
         validate = cls._fieldset.validate_row
+        unique = singletons.is_unique(cls)
         now = get_store().now() if cls.processing_window else None
         for index, values in enumerate(many):
             try:
-                standard, fields_json = validate(dict(values))
+                given = dict(values)
+                waits.append(dependency_rules.given(given.pop("depends_on", None)))
+                if unique:  # its slot may come from its fields: a job works it out
+                    rows.append(cls(**given)._new_row())
+                    continue
+                standard, fields_json = validate(given)
             except ValidationError as error:
                 problems.extend((f"row {index}: {f}", p) for f, p in error.errors)
                 continue
@@ -235,6 +279,10 @@ class Job(callbacks.Callbacks, Awaitables):
             )
         if problems:
             raise ValidationError(f"fields for {cls.class_name}", problems)
+        if unique or any(waits):
+            return create_jobs(
+                get_store(), list(zip(rows, waits, strict=True)), connection=connection
+            )
         return get_store().insert_jobs(rows, connection=connection)
 
     def _new_row(self) -> NewJob:
@@ -250,6 +298,7 @@ class Job(callbacks.Callbacks, Awaitables):
             destroy_on_complete=self.destroy_on_complete,
             fields=self._fields_json,
             sub_state=self._first_sub_state(),
+            singleton_key=singletons.slot_of(self),
             throttle=throttles.name_of(type(self)),
         )
 
@@ -348,6 +397,8 @@ class Job(callbacks.Callbacks, Awaitables):
         self.worker_name = row["worker_name"]
         self.percent_complete = row["percent_complete"]
         self.exception = JobException.from_json(row["exception"])
+        self.waiting_on = int(row.get("waiting_on") or 0)
+        self.singleton_slot = row.get("singleton_key")
         self._version = row["version"]
 
     def reload(self) -> Self:
@@ -371,12 +422,21 @@ class Job(callbacks.Callbacks, Awaitables):
             raise JobNotFound(f"no job with id {self.id}")
         return [HistoryEntry.from_json(entry) for entry in entries]
 
+    def dependencies(self) -> Dependencies:
+        """The jobs this one waits on (`depends_on`) and the jobs that wait on it, with
+        their states; `waits_on` also lists those done (completed, or gone)."""
+        return get_store().neighbours(self._saved_id())
+
     def _saved_id(self) -> int:
         if self.id is None:
             raise JobNotFound("this job was never saved: use create()")
         return self.id
 
     # -- the job's work -----------------------------------------------------------------
+
+    def singleton_key(self) -> str | None:
+        """Override to allow one queued, running or paused job per key of this class."""
+        return None
 
     def perform(self) -> None:
         raise NotImplementedError(f"{self.class_name} does not implement perform()")
@@ -480,14 +540,25 @@ class Job(callbacks.Callbacks, Awaitables):
                     return self
                 continue
             # The job's change and what it entails (a batch job's slices) commit together.
-            with store.transaction():
-                row = store.apply_change(self._change(step, actor, reason, store.now()))
-                if row is not None:
-                    self._applied(step, store)
+            try:
+                with store.transaction():
+                    row = store.apply_change(self._change(step, actor, reason, store.now()))
+                    if row is not None:
+                        self._applied(step, store)
+            except SlotTaken:
+                raise InvalidTransition(self._slot_taken(action)) from None
             if row is not None:
                 self._load(row)
                 return self
         raise RocketJobError(f"job {self.id} kept changing; {action.value} gave up, try again")
+
+    def _slot_taken(self, action: Action) -> str:
+        holder = get_store().singleton_holder(self.singleton_slot or "")
+        by = f"job #{holder['id']} ({holder['state']})" if holder else "another job"
+        return (
+            f"cannot {action.value} job #{self.id}: {by} holds its singleton slot "
+            f"{self.singleton_slot!r}"
+        )
 
     def _prepare(self, action: Action, by: str, now: datetime) -> tuple[Transition, JobChange]:
         """The change `action` makes to the job as read, for bulk actions that apply many
@@ -526,3 +597,5 @@ _RESERVED = {
     if not name.startswith("_") and name not in SETTABLE
 }
 _RESERVED["connection"] = "is create()'s own argument (the application's connection)"
+_RESERVED["depends_on"] = "is create()'s own argument (the jobs to wait on)"
+_RESERVED["on_conflict"] = "is create()'s own argument (a singleton slot held)"

@@ -3,6 +3,7 @@ and one line on stderr with a non-zero exit code when it cannot."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 from failing import failed_by_worker
@@ -122,3 +123,13 @@ def test_counts_and_failures(store: Store) -> None:
         "aborted": "0", "completed": "0", "all": "2",
     }  # fmt: skip
     assert run(store, "failures")[1].count("sample_jobs.Fails │ ValueError │ 1") == 1
+
+
+def test_show_prints_what_a_job_waits_on_and_what_waits_on_it(store: Store) -> None:
+    first = Noop.create()
+    first.fail("down")
+    then = Noop.create(depends_on=[first])
+    code, out, _ = run(store, "show", str(then.id))
+    assert code == 0 and f"#{first.id} (failed) — 1 not completed" in out
+    code, out, _ = run(store, "show", str(first.id))
+    assert code == 0 and re.search(f"waited on by +│ #{then.id} \\(queued\\)", out)

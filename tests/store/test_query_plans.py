@@ -179,3 +179,17 @@ def test_a_throttled_claim_reads_its_throttle_s_indexes_only(big: PostgresStore)
     read = {index for _, index in scans(claim)}
     assert {"rocketjob_jobs_throttled", "rocketjob_jobs_throttle_running"} <= read
     assert_no_full_scan_of_jobs(claim)
+
+
+def test_completions_and_the_dependants_they_release_probe_jobs_by_key(
+    big: PostgresStore,
+) -> None:
+    claims = {"ids": "{1,2,3}", "leases": "{0,0,0}"}
+    done = plan(big, "complete_jobs", now=datetime.now(UTC), entry="{}", **claims)
+    assert_no_full_scan_of_jobs(done)
+    assert_no_full_scan_of_jobs(plan(big, "destroy_completed_jobs", **claims))
+    assert_no_full_scan_of_jobs(plan(big, "release_dependants", ids=[1, 2, 3]), may_sort=True)
+    assert_no_full_scan_of_jobs(plan(big, "forget_dependencies", ids=[1, 2, 3]), may_sort=True)
+    assert_no_full_scan_of_jobs(plan(big, "link_prerequisites", ids=[1, 2, 3]))
+    for query in ("prerequisites_of", "dependants_of"):
+        assert_no_full_scan_of_jobs(plan(big, query, id=5, limit=100), may_sort=True)

@@ -134,6 +134,8 @@ def job_out(job: rj.Job, now: datetime) -> dict[str, Any]:
         "fields": views.jsonable(job.fields),
         "load_error": job.load_error,
         "actions": [action.value for action in job.actions],
+        "singleton_key": job.singleton_slot,
+        "waiting_on": job.waiting_on,
     }
 
 
@@ -149,7 +151,14 @@ def job_detail(job: rj.Job, now: datetime) -> dict[str, Any]:
         for e in entries
         if e.action == "fail"
     ]
-    detail = {**job_out(job, now), "history": history, "failures": failures}
+    neighbours = job.dependencies()
+    detail = {
+        **job_out(job, now),
+        "depends_on": [vars(n) for n in neighbours.waits_on],
+        "dependants": [vars(n) for n in neighbours.waited_on_by],
+        "history": history,
+        "failures": failures,
+    }
     if isinstance(job, rj.BatchJob):
         status = job.batch_status()
         detail["batch"] = {

@@ -102,14 +102,22 @@ def _rows(jobs: list[rj.Job], now: datetime) -> list[dict[str, Any]]:
     ]
 
 
+# Prerequisites in these states complete only if an operator acts.
+STOPPED = (rj.State.FAILED, rj.State.ABORTED, rj.State.PAUSED)
+
+
 @router.get("/jobs/{job_id}")
 def job(request: Request, job_id: JobId, fragment: Fragment = False) -> HTMLResponse:
     found = rj.Job.find(job_id)
     now = get_store().now()
     state = list_state(found.state, found.run_at, now)
     history = list(reversed(found.history()))
+    neighbours = found.dependencies()
     context = {
         "job": found,
+        "neighbours": neighbours,
+        # what holds it that no worker will finish: the operator's to retry or destroy
+        "holding_stopped": [n.in_words() for n in neighbours.holding if n.state in STOPPED],
         "state": state,
         "duration": views.duration_text(found, now),
         "fields": views.field_views(found.fields),

@@ -59,6 +59,11 @@ class JobOut(BaseModel):
     fields: dict[str, Any]
     load_error: str | None
     actions: list[str] = Field(description="the operator actions its state allows")
+    singleton_key: str | None = Field(
+        description="the singleton slot it takes (class name, or class name:key); at most "
+        "one queued, running or paused job holds a slot"
+    )
+    waiting_on: int = Field(description="jobs it depends on that have not completed yet")
 
 
 class FailureGroupOut(BaseModel):
@@ -86,7 +91,18 @@ class FailureOut(BaseModel):
     then: str = Field(description="what followed: retried, slices_retried or failed")
 
 
+class NeighbourOut(BaseModel):
+    id: int
+    class_name: str | None = Field(description="null once the job is gone")
+    state: str | None = Field(description="null once the job is gone (destroyed)")
+    done: bool = Field(description="the prerequisite completed or is gone: it holds nobody")
+
+
 class JobDetailOut(JobOut):
+    depends_on: list[NeighbourOut] = Field(
+        description="the jobs it waits on (done or not); it runs once all are done"
+    )
+    dependants: list[NeighbourOut] = Field(description="the jobs that wait on it (the first 100)")
     history: list[HistoryOut]
     failures: list[FailureOut] = Field(description="every failure, oldest first")
     batch: BatchOut | None = Field(None, description="batch jobs: their records and slices")

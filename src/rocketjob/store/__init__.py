@@ -6,6 +6,7 @@ from rocketjob.errors import ConfigurationError
 from rocketjob.store.base import Finished, JobChange, NewJob, Store, history_entry, utc_now
 from rocketjob.store.batches import NewSlice, SliceClaim
 from rocketjob.store.executor import Claim, Clock, Row
+from rocketjob.store.flow import SlotTaken
 from rocketjob.store.workers import Handoff
 
 
@@ -36,6 +37,7 @@ __all__ = [
     "NewSlice",
     "Row",
     "SliceClaim",
+    "SlotTaken",
     "Store",
     "history_entry",
     "open_store",

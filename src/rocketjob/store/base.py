@@ -19,6 +19,7 @@ from rocketjob.store.batches import BatchStore
 from rocketjob.store.cron import CronStore
 from rocketjob.store.executor import Claim, Clock, Row
 from rocketjob.store.failures import FailureStore
+from rocketjob.store.flow import FlowStore
 from rocketjob.store.sqlfiles import Migration, load_migrations, load_queries
 from rocketjob.store.workers import WorkerStore
 
@@ -43,6 +44,8 @@ class NewJob(NamedTuple):
     sub_state: str | None = None
     # the throttle the job counts against (see behaviours/throttle.py)
     throttle: str | None = None
+    # the singleton slot it takes (see behaviours/singleton.py); None for most jobs
+    singleton_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,7 @@ class Finished(NamedTuple):
     keep: bool  # False: the job is destroyed on completion
 
 
-class Store(BatchStore, WorkerStore, FailureStore, CronStore, ABC):
+class Store(BatchStore, WorkerStore, FailureStore, CronStore, FlowStore, ABC):
     backend: str
     url: str
 
@@ -146,6 +149,30 @@ class Store(BatchStore, WorkerStore, FailureStore, CronStore, ABC):
         assert row is not None
         return row
 
+    def create_job(
+        self,
+        job: NewJob,
+        *,
+        handoff: bool = True,
+        connection: object = None,
+        depends_on: Sequence[int] = (),
+    ) -> Row:
+        """Inserts one job that may take a singleton slot (SlotTaken if it is held) and
+        wait on others (ValidationError names a missing one or a cycle), in one
+        transaction (`connection`'s: see `on_connection`)."""
+        if job.singleton_key is None and not depends_on:
+            return self.insert_job(job, handoff=handoff, connection=connection)
+        params = {**job._asdict(), "created_at": self.now(), "handoff": False}
+        with self.on_connection(connection), self.transaction():
+            if job.singleton_key is None:
+                row = self.fetch_one("insert_job", params)
+                assert row is not None
+            else:
+                row = self.insert_unique_job(params)
+            if depends_on:
+                row = {**row, "waiting_on": self.link_dependencies(row["id"], depends_on)}
+        return row
+
     def get_job(self, job_id: int) -> Row | None:
         return self.fetch_one("select_job", {"id": job_id})
 
@@ -162,7 +189,12 @@ class Store(BatchStore, WorkerStore, FailureStore, CronStore, ABC):
         return row
 
     def delete_job(self, job_id: int, version: int) -> bool:
-        return self.execute("delete_job", {"id": job_id, "version": version}) == 1
+        """Deletes a job read at `version`; what waited on it is released (it is gone)."""
+        with self.transaction():
+            row = self.fetch_one("delete_job", {"id": job_id, "version": version})
+            if row is not None and row["linked"]:
+                self.release_dependants([job_id])
+        return row is not None
 
     def list_jobs(
         self,
@@ -341,13 +373,18 @@ class Store(BatchStore, WorkerStore, FailureStore, CronStore, ABC):
         kept = [f.claim for f in finished if f.keep]
         destroyed = [f.claim for f in finished if not f.keep]
         done = 0
+        linked: list[int] = []
         with self.transaction():
             if destroyed:
-                done += self.execute_for_claims("destroy_completed_jobs", destroyed, {})
+                n, some = self.finish_claims("destroy_completed_jobs", destroyed, {})
+                done, linked = done + n, linked + some
             if kept:
                 entry = history_entry(now, "running", "completed", "complete", worker_name)
                 params = {"now": now, "entry": entry}
-                done += self.execute_for_claims("complete_jobs", kept, params)
+                n, some = self.finish_claims("complete_jobs", kept, params)
+                done, linked = done + n, linked + some
+            if linked:  # a statement of its own: see release_dependants
+                self.release_dependants(linked)
         return done
 
     def moved_on(self, finished: Sequence[Finished]) -> set[int]:

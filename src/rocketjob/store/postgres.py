@@ -32,6 +32,7 @@ from rocketjob.store.base import (
 from rocketjob.store.batches import NewSlice
 from rocketjob.store.clock import DatabaseClock, host_now
 from rocketjob.store.executor import Claim, Clock, Row
+from rocketjob.store.flow import SlotTaken
 from rocketjob.store.lent import check_usable, describe, in_utc, joined, lent_connection
 from rocketjob.store.sqlfiles import Migration
 from rocketjob.store.workers import Handoff
@@ -63,6 +64,8 @@ Connection = psycopg.Connection[Row]
 T = TypeVar("T")
 # Queries that claim work in index order (see the claim pool).
 CLAIMS = frozenset({"claim_jobs", "claim_slices"})
+# The unique index of singleton slots (migration 0013).
+SINGLETON_INDEX = "rocketjob_jobs_singleton"
 # Channel names of the notifications, as the worker knows them.
 CHANNELS = {
     "rocketjob_jobs": "jobs",
@@ -202,6 +205,10 @@ class PostgresStore(Store):
         # broken connections when they come back to it.
         try:
             yield
+        except psycopg.errors.UniqueViolation as error:
+            if error.diag.constraint_name == SINGLETON_INDEX:
+                raise SlotTaken("a job holds this singleton slot") from error
+            raise
         except (psycopg.OperationalError, PoolTimeout) as error:
             raise DatabaseUnavailable(
                 f"PostgreSQL at {redact(self.url)} is unavailable: {_reason(error)}"
@@ -384,6 +391,9 @@ class PostgresStore(Store):
             "leases": _bigints(c.lease for c in claims),
         }
         return self.execute(query, {**params, **arrays})
+
+    def _claim_arrays(self, claims: Sequence[Claim]) -> dict[str, Any]:
+        return {"ids": _bigints(c.id for c in claims), "leases": _bigints(c.lease for c in claims)}
 
     def apply_changes(self, changes: Sequence[JobChange]) -> int:
         # One statement for the chunk: each column of the changes travels as an array.

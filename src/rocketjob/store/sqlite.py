@@ -19,6 +19,7 @@ from rocketjob.errors import ConfigurationError, DatabaseUnavailable
 from rocketjob.store.base import NewJob, Store, utc_now
 from rocketjob.store.batches import NewSlice
 from rocketjob.store.executor import Claim, Clock, Row
+from rocketjob.store.flow import SlotTaken
 from rocketjob.store.sqlfiles import Migration
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
@@ -180,6 +181,17 @@ class SQLiteStore(Store):
         with self.transaction(), _busy_as_unavailable(self.path):
             return self._connection().executemany(self.queries[query], rows).rowcount
 
+    def finish_claims(
+        self, query: str, claims: Sequence[Claim], params: dict[str, Any]
+    ) -> tuple[int, list[int]]:
+        with self.transaction():
+            ids = self._array_param([c.id for c in claims])
+            linked = [int(row["id"]) for row in self.fetch_all("linked_jobs", {"ids": ids})]
+            return self.execute_for_claims(query, claims, params), linked
+
+    def _mark_released(self, params: dict[str, Any]) -> None:
+        self.execute("mark_released", params)
+
     def _insert_slices(self, job_id: int, slices: Sequence[NewSlice]) -> None:
         rows = [{"job_id": job_id, **asdict(s)} for s in slices]
         self._connection().executemany(self.queries["insert_slices"], rows)
@@ -273,6 +285,10 @@ def _busy_as_unavailable(path: str) -> Iterator[None]:
     # callers (workers) wait and retry rather than fail.
     try:
         yield
+    except sqlite3.IntegrityError as error:
+        if "rocketjob_jobs.singleton_key" in str(error):
+            raise SlotTaken("a job holds this singleton slot") from error
+        raise
     except sqlite3.OperationalError as error:
         text = str(error)
         if any(word in text for word in ("locked", "busy", "disk I/O", "unable to open")):

@@ -42,7 +42,7 @@ SELECT %(class_name)s, %(description)s, %(priority)s, %(run_at)s, %(expires_at)s
 FROM (SELECT) AS one LEFT JOIN taker ON true
 RETURNING id, class_name, description, priority, state, sub_state, run_at, expires_at,
           destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt,
-          worker_name, lease, version, percent_complete, exception, fields
+          worker_name, lease, version, percent_complete, exception, fields, singleton_key, waiting_on
 )
 -- The notice starts with the worker's name, so every other worker skips it unparsed.
 SELECT inserted.*,
@@ -74,7 +74,7 @@ SELECT to_regclass('rocketjob_jobs') IS NOT NULL AS present;
 -- name: select_job
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
        destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
-       lease, version, percent_complete, exception, fields
+       lease, version, percent_complete, exception, fields, singleton_key, waiting_on
 FROM rocketjob_jobs WHERE id = %(id)s;
 
 -- name: select_history
@@ -99,15 +99,16 @@ UPDATE rocketjob_jobs SET
 WHERE id = %(id)s AND version = %(version)s
 RETURNING id, class_name, description, priority, state, sub_state, run_at, expires_at,
           destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt,
-          worker_name, lease, version, percent_complete, exception, fields;
+          worker_name, lease, version, percent_complete, exception, fields, singleton_key, waiting_on;
 
 -- name: delete_job
-DELETE FROM rocketjob_jobs WHERE id = %(id)s AND version = %(version)s;
+DELETE FROM rocketjob_jobs WHERE id = %(id)s AND version = %(version)s
+RETURNING linked;
 
 -- name: list_jobs
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
        destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
-       lease, version, percent_complete, exception, fields
+       lease, version, percent_complete, exception, fields, singleton_key, waiting_on
 FROM rocketjob_jobs
 WHERE id < %(before_id)s
 ORDER BY id DESC LIMIT %(limit)s;
@@ -117,14 +118,14 @@ ORDER BY id DESC LIMIT %(limit)s;
 SELECT * FROM (
     (SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
            destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
-           lease, version, percent_complete, exception, fields
+           lease, version, percent_complete, exception, fields, singleton_key, waiting_on
      FROM rocketjob_jobs
      WHERE class_name = %(class_name)s AND state <> 'running' AND id < %(before_id)s
      ORDER BY id DESC LIMIT %(limit)s)
     UNION ALL
     (SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
            destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
-           lease, version, percent_complete, exception, fields
+           lease, version, percent_complete, exception, fields, singleton_key, waiting_on
      FROM rocketjob_jobs
      WHERE state = 'running' AND class_name = %(class_name)s AND id < %(before_id)s
      ORDER BY id DESC LIMIT %(limit)s)
@@ -134,7 +135,7 @@ ORDER BY id DESC LIMIT %(limit)s;
 -- name: list_jobs_in_state
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
        destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
-       lease, version, percent_complete, exception, fields
+       lease, version, percent_complete, exception, fields, singleton_key, waiting_on
 FROM rocketjob_jobs
 WHERE state = %(state)s AND id < %(before_id)s
   AND (%(class_name)s::text IS NULL OR class_name = %(class_name)s)
@@ -144,7 +145,7 @@ ORDER BY id DESC LIMIT %(limit)s;
 -- Queued jobs that may run now (run_at empty or past).
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
        destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
-       lease, version, percent_complete, exception, fields
+       lease, version, percent_complete, exception, fields, singleton_key, waiting_on
 FROM rocketjob_jobs
 WHERE state = 'queued' AND (run_at IS NULL OR run_at <= %(now)s) AND id < %(before_id)s
   AND (%(class_name)s::text IS NULL OR class_name = %(class_name)s)
@@ -154,7 +155,7 @@ ORDER BY id DESC LIMIT %(limit)s;
 -- Queued jobs waiting for run_at, the soonest first.
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
        destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
-       lease, version, percent_complete, exception, fields
+       lease, version, percent_complete, exception, fields, singleton_key, waiting_on
 FROM rocketjob_jobs
 WHERE state = 'queued' AND run_at IS NOT NULL AND run_at > %(now)s
   AND (run_at, id) > (%(after_run_at)s, %(after_id)s)
@@ -180,7 +181,8 @@ SELECT bucket, sum(n) FROM folded GROUP BY bucket;
 -- The history entry is the same for every row: built once by the caller, not per row.
 WITH next AS (
     SELECT id FROM rocketjob_jobs
-    WHERE state = 'queued' AND throttle IS NULL AND (run_at IS NULL OR run_at <= %(now)s)
+    WHERE state = 'queued' AND throttle IS NULL AND waiting_on = 0
+      AND (run_at IS NULL OR run_at <= %(now)s)
       AND (%(include)s::text IS NULL OR class_name ~ %(include)s)
       AND (%(exclude)s::text IS NULL OR class_name !~ %(exclude)s)
     ORDER BY priority, run_at NULLS FIRST, id
@@ -199,7 +201,7 @@ FROM next WHERE job.id = next.id
 RETURNING job.id, job.class_name, job.description, job.priority, job.state, job.sub_state,
           job.run_at, job.expires_at, job.destroy_on_complete, job.created_at,
           job.started_at, job.completed_at, job.failure_count, job.attempt, job.worker_name, job.lease,
-          job.version, job.percent_complete, job.exception, job.fields;
+          job.version, job.percent_complete, job.exception, job.fields, job.singleton_key, job.waiting_on;
 
 -- name: lock_throttle
 -- Claimers of one throttle take turns: the lock is held to the claim's commit.
@@ -211,7 +213,8 @@ ON CONFLICT (name) DO UPDATE SET name = excluded.name;
 -- a statement of its own, so the count sees every claim committed before the lock.
 WITH next AS (
     SELECT id FROM rocketjob_jobs
-    WHERE state = 'queued' AND throttle = %(throttle)s AND (run_at IS NULL OR run_at <= %(now)s)
+    WHERE state = 'queued' AND throttle = %(throttle)s AND waiting_on = 0
+      AND (run_at IS NULL OR run_at <= %(now)s)
       AND (%(include)s::text IS NULL OR class_name ~ %(include)s)
       AND (%(exclude)s::text IS NULL OR class_name !~ %(exclude)s)
     ORDER BY priority, run_at NULLS FIRST, id
@@ -232,7 +235,7 @@ FROM next WHERE job.id = next.id
 RETURNING job.id, job.class_name, job.description, job.priority, job.state, job.sub_state,
           job.run_at, job.expires_at, job.destroy_on_complete, job.created_at,
           job.started_at, job.completed_at, job.failure_count, job.attempt, job.worker_name, job.lease,
-          job.version, job.percent_complete, job.exception, job.fields;
+          job.version, job.percent_complete, job.exception, job.fields, job.singleton_key, job.waiting_on;
 
 -- name: claim_job
 -- Take one given queued job (perform_now).
@@ -246,27 +249,36 @@ UPDATE rocketjob_jobs SET
     history = history || jsonb_build_array(jsonb_build_object(
         'at', %(now)s::timestamptz, 'from', 'queued', 'to', 'running',
         'action', 'start', 'by', %(worker_name)s::text))
-WHERE id = %(id)s AND state = 'queued'
+WHERE id = %(id)s AND state = 'queued' AND waiting_on = 0
 RETURNING id, class_name, description, priority, state, sub_state, run_at, expires_at,
           destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt,
-          worker_name, lease, version, percent_complete, exception, fields;
+          worker_name, lease, version, percent_complete, exception, fields, singleton_key, waiting_on;
 
 -- name: destroy_completed_jobs
 -- Completion of jobs that keep nothing: only rows still running under the caller's lease.
-DELETE FROM rocketjob_jobs AS job
-USING unnest(%(ids)s::bigint[], %(leases)s::bigint[]) AS done(id, lease)
-WHERE job.id = done.id AND job.lease = done.lease AND job.state = 'running';
+-- Returns how many, and which of them have dependency edges (see release_dependants).
+WITH finished AS (
+    DELETE FROM rocketjob_jobs AS job
+    USING unnest(%(ids)s::bigint[], %(leases)s::bigint[]) AS done(id, lease)
+    WHERE job.id = done.id AND job.lease = done.lease AND job.state = 'running'
+    RETURNING job.id, job.linked
+)
+SELECT count(*) AS n, array_agg(id) FILTER (WHERE linked) AS linked FROM finished;
 
 -- name: complete_jobs
-UPDATE rocketjob_jobs AS job SET
-    state = 'completed',
-    sub_state = NULL,
-    completed_at = %(now)s,
-    percent_complete = 100,
-    version = job.version + 1,
-    history = job.history || %(entry)s::jsonb
-FROM unnest(%(ids)s::bigint[], %(leases)s::bigint[]) AS done(id, lease)
-WHERE job.id = done.id AND job.lease = done.lease AND job.state = 'running';
+WITH finished AS (
+    UPDATE rocketjob_jobs AS job SET
+        state = 'completed',
+        sub_state = NULL,
+        completed_at = %(now)s,
+        percent_complete = 100,
+        version = job.version + 1,
+        history = job.history || %(entry)s::jsonb
+    FROM unnest(%(ids)s::bigint[], %(leases)s::bigint[]) AS done(id, lease)
+    WHERE job.id = done.id AND job.lease = done.lease AND job.state = 'running'
+    RETURNING job.id, job.linked
+)
+SELECT count(*) AS n, array_agg(id) FILTER (WHERE linked) AS linked FROM finished;
 
 -- name: fail_claimed_job
 UPDATE rocketjob_jobs SET
@@ -345,7 +357,7 @@ WHERE name = %(name)s;
 -- Jobs handed to a worker: those the notices named, or (ids NULL) every job it runs.
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
        destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
-       lease, version, percent_complete, exception, fields
+       lease, version, percent_complete, exception, fields, singleton_key, waiting_on
 FROM rocketjob_jobs
 WHERE state = 'running' AND worker_name = %(name)s
   AND (%(ids)s::bigint[] IS NULL OR id = ANY(%(ids)s::bigint[]));
@@ -464,7 +476,7 @@ ORDER BY class_name;
 -- split by state: the class index leaves running jobs out (migration 0009).
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
        destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
-       lease, version, percent_complete, exception, fields
+       lease, version, percent_complete, exception, fields, singleton_key, waiting_on
 FROM rocketjob_jobs
 WHERE id < %(before_id)s
   AND ((class_name = ANY(%(classes)s::text[]) AND state <> 'running')
@@ -475,7 +487,7 @@ ORDER BY id DESC LIMIT %(limit)s;
 -- name: search_jobs_in_state
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
        destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
-       lease, version, percent_complete, exception, fields
+       lease, version, percent_complete, exception, fields, singleton_key, waiting_on
 FROM rocketjob_jobs
 WHERE state = %(state)s AND id < %(before_id)s
   AND ((class_name = ANY(%(classes)s::text[]) AND state <> 'running')
@@ -486,7 +498,7 @@ ORDER BY id DESC LIMIT %(limit)s;
 -- name: search_jobs_due
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
        destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
-       lease, version, percent_complete, exception, fields
+       lease, version, percent_complete, exception, fields, singleton_key, waiting_on
 FROM rocketjob_jobs
 WHERE state = 'queued' AND (run_at IS NULL OR run_at <= %(now)s) AND id < %(before_id)s
   AND (class_name = ANY(%(classes)s::text[]) OR description ILIKE %(pattern)s ESCAPE '\')
@@ -495,7 +507,7 @@ ORDER BY id DESC LIMIT %(limit)s;
 -- name: search_jobs_scheduled
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
        destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
-       lease, version, percent_complete, exception, fields
+       lease, version, percent_complete, exception, fields, singleton_key, waiting_on
 FROM rocketjob_jobs
 WHERE state = 'queued' AND run_at IS NOT NULL AND run_at > %(now)s
   AND (run_at, id) > (%(after_run_at)s, %(after_id)s)
@@ -531,7 +543,7 @@ LIMIT %(limit)s;
 -- One group of the Failures view, newest first, along the failures index.
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
        destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
-       lease, version, percent_complete, exception, fields
+       lease, version, percent_complete, exception, fields, singleton_key, waiting_on
 FROM rocketjob_jobs
 WHERE state = 'failed' AND class_name = %(class_name)s
   AND exception_class = %(exception_class)s AND id < %(before_id)s
@@ -541,7 +553,7 @@ ORDER BY id DESC LIMIT %(limit)s;
 -- Failed jobs of any class that raised one exception class.
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
        destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
-       lease, version, percent_complete, exception, fields
+       lease, version, percent_complete, exception, fields, singleton_key, waiting_on
 FROM rocketjob_jobs
 WHERE state = 'failed' AND exception_class = %(exception_class)s
   AND id < %(before_id)s
@@ -553,7 +565,7 @@ ORDER BY id DESC LIMIT %(limit)s;
 -- description).
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
        destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
-       lease, version, percent_complete, exception, fields
+       lease, version, percent_complete, exception, fields, singleton_key, waiting_on
 FROM rocketjob_jobs
 WHERE state = 'failed' AND id > %(after_id)s
   AND (%(class_name)s::text IS NULL OR class_name = %(class_name)s)
@@ -760,7 +772,7 @@ WHERE job.id = %(job_id)s AND job.state = 'running' AND job.sub_state = 'process
                   WHERE s.job_id = job.id AND s.state <> 'completed')
 RETURNING id, class_name, description, priority, state, sub_state, run_at, expires_at,
           destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt,
-          worker_name, lease, version, percent_complete, exception, fields;
+          worker_name, lease, version, percent_complete, exception, fields, singleton_key, waiting_on;
 
 -- name: fail_batch_job
 -- Only failed slices are left: the job fails, once.
@@ -977,3 +989,80 @@ FROM rocketjob_cron AS c
 LEFT JOIN rocketjob_jobs AS j ON j.class_name = c.class_name AND j.cron IS NOT NULL
                              AND j.state IN ('queued', 'paused') AND j.started_at IS NULL
 ORDER BY c.class_name;
+
+-- Flow: singletons and dependencies (see store/flow.py) ---------------------------------
+
+-- name: insert_unique_job
+-- A job of a singleton class: nothing is inserted while another job holds its slot (a
+-- creator racing for it waits for the other's commit, then finds it held).
+INSERT INTO rocketjob_jobs (class_name, description, priority, run_at, expires_at,
+                            destroy_on_complete, created_at, fields, sub_state, singleton_key,
+                            throttle)
+VALUES (%(class_name)s, %(description)s, %(priority)s, %(run_at)s, %(expires_at)s,
+        %(destroy_on_complete)s, %(created_at)s, %(fields)s::jsonb, %(sub_state)s,
+        %(singleton_key)s, %(throttle)s)
+ON CONFLICT (singleton_key)
+    WHERE singleton_key IS NOT NULL AND state IN ('queued', 'running', 'paused')
+    DO NOTHING
+RETURNING id, class_name, description, priority, state, sub_state, run_at, expires_at,
+          destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt,
+          worker_name, lease, version, percent_complete, exception, fields, singleton_key, waiting_on;
+
+-- name: singleton_holder
+SELECT id, state FROM rocketjob_jobs
+WHERE singleton_key = %(singleton_key)s AND state IN ('queued', 'running', 'paused');
+
+-- name: last_job_id
+-- The last id handed out: an id up to it that is missing was a job once.
+SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('rocketjob_jobs', 'id')), 0)
+       AS id;
+
+-- name: link_prerequisites
+-- Marks the prerequisites of a new job and reads their states under a row lock: a
+-- completion of one of them waits for this transaction, then sees it has dependants.
+UPDATE rocketjob_jobs SET linked = true WHERE id = ANY(%(ids)s::bigint[])
+RETURNING id, state;
+
+-- name: add_dependencies
+INSERT INTO rocketjob_dependencies (job_id, depends_on_id, done)
+SELECT %(job_id)s, given.id, given.done
+FROM unnest(%(ids)s::bigint[], %(done)s::boolean[]) AS given(id, done);
+
+-- name: set_waiting_on
+UPDATE rocketjob_jobs SET waiting_on = %(waiting_on)s, linked = true WHERE id = %(job_id)s;
+
+-- name: release_dependants
+-- Of these prerequisites, those completed or gone are done: their dependants wait on one
+-- fewer. Run as a statement of its own after the completion, so that it sees the
+-- dependants created while the completion waited for their lock.
+WITH finished AS (
+    SELECT given.id FROM unnest(%(ids)s::bigint[]) AS given(id)
+    WHERE NOT EXISTS (SELECT 1 FROM rocketjob_jobs AS j
+                      WHERE j.id = given.id AND j.state <> 'completed')
+), released AS (
+    UPDATE rocketjob_dependencies AS d SET done = true
+    FROM finished WHERE d.depends_on_id = finished.id AND NOT d.done
+    RETURNING d.job_id
+)
+UPDATE rocketjob_jobs AS job SET waiting_on = job.waiting_on - moved.n
+FROM (SELECT job_id, count(*) AS n FROM released GROUP BY job_id) AS moved
+WHERE job.id = moved.job_id
+RETURNING job.id, job.waiting_on;
+
+-- name: forget_dependencies
+-- The edges of waiting jobs that are gone.
+DELETE FROM rocketjob_dependencies AS d USING unnest(%(ids)s::bigint[]) AS given(id)
+WHERE d.job_id = given.id
+  AND NOT EXISTS (SELECT 1 FROM rocketjob_jobs AS j WHERE j.id = given.id);
+
+-- name: prerequisites_of
+SELECT d.depends_on_id AS id, d.done, j.state, j.class_name
+FROM rocketjob_dependencies AS d LEFT JOIN rocketjob_jobs AS j ON j.id = d.depends_on_id
+WHERE d.job_id = %(id)s
+ORDER BY d.depends_on_id;
+
+-- name: dependants_of
+SELECT d.job_id AS id, d.done, j.state, j.class_name
+FROM rocketjob_dependencies AS d JOIN rocketjob_jobs AS j ON j.id = d.job_id
+WHERE d.depends_on_id = %(id)s
+ORDER BY d.job_id LIMIT %(limit)s;

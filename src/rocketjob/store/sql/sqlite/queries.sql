@@ -8,7 +8,7 @@ VALUES (:class_name, :description, :priority, :run_at, :expires_at,
         :destroy_on_complete, :created_at, :fields, :sub_state, :throttle)
 RETURNING id, class_name, description, priority, state, sub_state, run_at, expires_at,
           destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt,
-          worker_name, lease, version, percent_complete, exception, fields;
+          worker_name, lease, version, percent_complete, exception, fields, singleton_key, waiting_on;
 
 -- name: insert_jobs
 -- Run once per row inside one transaction (executemany).
@@ -23,7 +23,7 @@ SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'rocketjob_jobs'),
 -- name: select_job
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
        destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
-       lease, version, percent_complete, exception, fields
+       lease, version, percent_complete, exception, fields, singleton_key, waiting_on
 FROM rocketjob_jobs WHERE id = :id;
 
 -- name: select_history
@@ -48,15 +48,16 @@ UPDATE rocketjob_jobs SET
 WHERE id = :id AND version = :version
 RETURNING id, class_name, description, priority, state, sub_state, run_at, expires_at,
           destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt,
-          worker_name, lease, version, percent_complete, exception, fields;
+          worker_name, lease, version, percent_complete, exception, fields, singleton_key, waiting_on;
 
 -- name: delete_job
-DELETE FROM rocketjob_jobs WHERE id = :id AND version = :version;
+DELETE FROM rocketjob_jobs WHERE id = :id AND version = :version
+RETURNING linked;
 
 -- name: list_jobs
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
        destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
-       lease, version, percent_complete, exception, fields
+       lease, version, percent_complete, exception, fields, singleton_key, waiting_on
 FROM rocketjob_jobs
 WHERE id < :before_id
 ORDER BY id DESC LIMIT :limit;
@@ -64,7 +65,7 @@ ORDER BY id DESC LIMIT :limit;
 -- name: list_jobs_of_class
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
        destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
-       lease, version, percent_complete, exception, fields
+       lease, version, percent_complete, exception, fields, singleton_key, waiting_on
 FROM rocketjob_jobs
 WHERE class_name = :class_name AND id < :before_id
 ORDER BY id DESC LIMIT :limit;
@@ -72,7 +73,7 @@ ORDER BY id DESC LIMIT :limit;
 -- name: list_jobs_in_state
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
        destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
-       lease, version, percent_complete, exception, fields
+       lease, version, percent_complete, exception, fields, singleton_key, waiting_on
 FROM rocketjob_jobs INDEXED BY rocketjob_jobs_state
 WHERE state = :state AND id < :before_id
   AND (:class_name IS NULL OR class_name = :class_name)
@@ -82,7 +83,7 @@ ORDER BY id DESC LIMIT :limit;
 -- Queued jobs that may run now (run_at empty or past).
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
        destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
-       lease, version, percent_complete, exception, fields
+       lease, version, percent_complete, exception, fields, singleton_key, waiting_on
 FROM rocketjob_jobs INDEXED BY rocketjob_jobs_state
 WHERE state = 'queued' AND (run_at IS NULL OR run_at <= :now) AND id < :before_id
   AND (:class_name IS NULL OR class_name = :class_name)
@@ -92,7 +93,7 @@ ORDER BY id DESC LIMIT :limit;
 -- Queued jobs waiting for run_at, the soonest first.
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
        destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
-       lease, version, percent_complete, exception, fields
+       lease, version, percent_complete, exception, fields, singleton_key, waiting_on
 FROM rocketjob_jobs INDEXED BY rocketjob_jobs_scheduled
 WHERE state = 'queued' AND run_at IS NOT NULL AND run_at > :now
   AND (run_at, id) > (:after_run_at, :after_id)
@@ -122,14 +123,15 @@ UPDATE rocketjob_jobs SET
     history = json_insert(history, '$[#]', json(:entry))
 WHERE id IN (
     SELECT id FROM rocketjob_jobs INDEXED BY rocketjob_jobs_claim
-    WHERE state = 'queued' AND throttle IS NULL AND (run_at IS NULL OR run_at <= :now)
+    WHERE state = 'queued' AND throttle IS NULL AND waiting_on = 0
+      AND (run_at IS NULL OR run_at <= :now)
       AND (:include IS NULL OR class_name REGEXP :include)
       AND (:exclude IS NULL OR NOT class_name REGEXP :exclude)
     ORDER BY priority, run_at, id
     LIMIT :limit)
 RETURNING id, class_name, description, priority, state, sub_state, run_at, expires_at,
           destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt,
-          worker_name, lease, version, percent_complete, exception, fields;
+          worker_name, lease, version, percent_complete, exception, fields, singleton_key, waiting_on;
 
 -- name: claim_throttled_jobs
 -- A throttle's due jobs, at most as many as its limit leaves; one statement under the
@@ -144,7 +146,8 @@ UPDATE rocketjob_jobs SET
     history = json_insert(history, '$[#]', json(:entry))
 WHERE id IN (
     SELECT id FROM rocketjob_jobs INDEXED BY rocketjob_jobs_throttled
-    WHERE state = 'queued' AND throttle = :throttle AND (run_at IS NULL OR run_at <= :now)
+    WHERE state = 'queued' AND throttle = :throttle AND waiting_on = 0
+      AND (run_at IS NULL OR run_at <= :now)
       AND (:include IS NULL OR class_name REGEXP :include)
       AND (:exclude IS NULL OR NOT class_name REGEXP :exclude)
     ORDER BY priority, run_at, id
@@ -153,7 +156,7 @@ WHERE id IN (
         WHERE throttle = :throttle AND state = 'running'))))
 RETURNING id, class_name, description, priority, state, sub_state, run_at, expires_at,
           destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt,
-          worker_name, lease, version, percent_complete, exception, fields;
+          worker_name, lease, version, percent_complete, exception, fields, singleton_key, waiting_on;
 
 -- name: claim_job
 -- Take one given queued job (perform_now).
@@ -166,10 +169,10 @@ UPDATE rocketjob_jobs SET
     version = version + 1,
     history = json_insert(history, '$[#]', json_object(
         'at', :now, 'from', 'queued', 'to', 'running', 'action', 'start', 'by', :worker_name))
-WHERE id = :id AND state = 'queued'
+WHERE id = :id AND state = 'queued' AND waiting_on = 0
 RETURNING id, class_name, description, priority, state, sub_state, run_at, expires_at,
           destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt,
-          worker_name, lease, version, percent_complete, exception, fields;
+          worker_name, lease, version, percent_complete, exception, fields, singleton_key, waiting_on;
 
 -- name: destroy_completed_jobs
 -- Completion of jobs that keep nothing: only rows still running under the caller's lease.
@@ -339,7 +342,7 @@ SELECT class_name FROM classes WHERE class_name IS NOT NULL;
 -- (found first, by list_class_names) or whose description contains it.
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
        destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
-       lease, version, percent_complete, exception, fields
+       lease, version, percent_complete, exception, fields, singleton_key, waiting_on
 FROM rocketjob_jobs
 WHERE id < :before_id
   AND (class_name IN (SELECT value FROM json_each(:classes))
@@ -349,7 +352,7 @@ ORDER BY id DESC LIMIT :limit;
 -- name: search_jobs_in_state
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
        destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
-       lease, version, percent_complete, exception, fields
+       lease, version, percent_complete, exception, fields, singleton_key, waiting_on
 FROM rocketjob_jobs INDEXED BY rocketjob_jobs_state
 WHERE state = :state AND id < :before_id
   AND (class_name IN (SELECT value FROM json_each(:classes))
@@ -359,7 +362,7 @@ ORDER BY id DESC LIMIT :limit;
 -- name: search_jobs_due
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
        destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
-       lease, version, percent_complete, exception, fields
+       lease, version, percent_complete, exception, fields, singleton_key, waiting_on
 FROM rocketjob_jobs INDEXED BY rocketjob_jobs_state
 WHERE state = 'queued' AND (run_at IS NULL OR run_at <= :now) AND id < :before_id
   AND (class_name IN (SELECT value FROM json_each(:classes))
@@ -369,7 +372,7 @@ ORDER BY id DESC LIMIT :limit;
 -- name: search_jobs_scheduled
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
        destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
-       lease, version, percent_complete, exception, fields
+       lease, version, percent_complete, exception, fields, singleton_key, waiting_on
 FROM rocketjob_jobs INDEXED BY rocketjob_jobs_scheduled
 WHERE state = 'queued' AND run_at IS NOT NULL AND run_at > :now
   AND (run_at, id) > (:after_run_at, :after_id)
@@ -404,7 +407,7 @@ LIMIT :limit;
 -- One group of the Failures view, newest first, along the failures index.
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
        destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
-       lease, version, percent_complete, exception, fields
+       lease, version, percent_complete, exception, fields, singleton_key, waiting_on
 FROM rocketjob_jobs INDEXED BY rocketjob_jobs_failures
 WHERE state = 'failed' AND class_name = :class_name
   AND exception_class = :exception_class AND id < :before_id
@@ -414,7 +417,7 @@ ORDER BY id DESC LIMIT :limit;
 -- Failed jobs of any class that raised one exception class.
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
        destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
-       lease, version, percent_complete, exception, fields
+       lease, version, percent_complete, exception, fields, singleton_key, waiting_on
 FROM rocketjob_jobs INDEXED BY rocketjob_jobs_state
 WHERE state = 'failed' AND exception_class = :exception_class
   AND id < :before_id
@@ -426,7 +429,7 @@ ORDER BY id DESC LIMIT :limit;
 -- description).
 SELECT id, class_name, description, priority, state, sub_state, run_at, expires_at,
        destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt, worker_name,
-       lease, version, percent_complete, exception, fields
+       lease, version, percent_complete, exception, fields, singleton_key, waiting_on
 FROM rocketjob_jobs INDEXED BY rocketjob_jobs_state
 WHERE state = 'failed' AND id > :after_id
   AND (:class_name IS NULL OR class_name = :class_name)
@@ -597,7 +600,7 @@ WHERE id = :job_id AND state = 'running' AND sub_state = 'processing'
                   WHERE s.job_id = :job_id AND s.state <> 'completed')
 RETURNING id, class_name, description, priority, state, sub_state, run_at, expires_at,
           destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt,
-          worker_name, lease, version, percent_complete, exception, fields;
+          worker_name, lease, version, percent_complete, exception, fields, singleton_key, waiting_on;
 
 -- name: fail_batch_job
 -- Only failed slices are left: the job fails, once.
@@ -788,3 +791,78 @@ FROM rocketjob_cron AS c
 LEFT JOIN rocketjob_jobs AS j ON j.class_name = c.class_name AND j.cron IS NOT NULL
                              AND j.state IN ('queued', 'paused') AND j.started_at IS NULL
 ORDER BY c.class_name;
+
+-- Flow: singletons and dependencies (see store/flow.py) ---------------------------------
+
+-- name: insert_unique_job
+-- A job of a singleton class: nothing is inserted while another job holds its slot.
+INSERT INTO rocketjob_jobs (class_name, description, priority, run_at, expires_at,
+                            destroy_on_complete, created_at, fields, sub_state, singleton_key,
+                            throttle)
+VALUES (:class_name, :description, :priority, :run_at, :expires_at,
+        :destroy_on_complete, :created_at, :fields, :sub_state, :singleton_key, :throttle)
+ON CONFLICT (singleton_key)
+    WHERE singleton_key IS NOT NULL AND state IN ('queued', 'running', 'paused')
+    DO NOTHING
+RETURNING id, class_name, description, priority, state, sub_state, run_at, expires_at,
+          destroy_on_complete, created_at, started_at, completed_at, failure_count, attempt,
+          worker_name, lease, version, percent_complete, exception, fields, singleton_key, waiting_on;
+
+-- name: singleton_holder
+SELECT id, state FROM rocketjob_jobs
+WHERE singleton_key = :singleton_key AND state IN ('queued', 'running', 'paused');
+
+-- name: link_prerequisites
+UPDATE rocketjob_jobs SET linked = 1 WHERE id IN (SELECT value FROM json_each(:ids))
+RETURNING id, state;
+
+-- name: linked_jobs
+-- Of jobs about to complete, those with edges (SQLite's completions return nothing).
+SELECT id FROM rocketjob_jobs WHERE id IN (SELECT value FROM json_each(:ids)) AND linked;
+
+-- name: add_dependencies
+INSERT INTO rocketjob_dependencies (job_id, depends_on_id, done)
+SELECT :job_id, given.value, done.value
+FROM json_each(:ids) AS given JOIN json_each(:done) AS done ON done.key = given.key;
+
+-- name: set_waiting_on
+UPDATE rocketjob_jobs SET waiting_on = :waiting_on, linked = 1 WHERE id = :job_id;
+
+-- name: release_dependants
+-- Of these prerequisites, those completed or gone are done: their dependants wait on one
+-- fewer.
+UPDATE rocketjob_jobs SET waiting_on = waiting_on - (
+    SELECT count(*) FROM rocketjob_dependencies AS d
+    WHERE d.job_id = rocketjob_jobs.id AND NOT d.done
+      AND d.depends_on_id IN (SELECT value FROM json_each(:ids))
+      AND NOT EXISTS (SELECT 1 FROM rocketjob_jobs AS j
+                      WHERE j.id = d.depends_on_id AND j.state <> 'completed'))
+WHERE id IN (
+    SELECT d.job_id FROM rocketjob_dependencies AS d
+    WHERE d.depends_on_id IN (SELECT value FROM json_each(:ids)) AND NOT d.done
+      AND NOT EXISTS (SELECT 1 FROM rocketjob_jobs AS j
+                      WHERE j.id = d.depends_on_id AND j.state <> 'completed'))
+RETURNING id, waiting_on;
+
+-- name: mark_released
+UPDATE rocketjob_dependencies SET done = 1
+WHERE depends_on_id IN (SELECT value FROM json_each(:ids)) AND NOT done
+  AND NOT EXISTS (SELECT 1 FROM rocketjob_jobs AS j
+                  WHERE j.id = depends_on_id AND j.state <> 'completed');
+
+-- name: forget_dependencies
+DELETE FROM rocketjob_dependencies
+WHERE job_id IN (SELECT value FROM json_each(:ids))
+  AND NOT EXISTS (SELECT 1 FROM rocketjob_jobs AS j WHERE j.id = job_id);
+
+-- name: prerequisites_of
+SELECT d.depends_on_id AS id, d.done, j.state, j.class_name
+FROM rocketjob_dependencies AS d LEFT JOIN rocketjob_jobs AS j ON j.id = d.depends_on_id
+WHERE d.job_id = :id
+ORDER BY d.depends_on_id;
+
+-- name: dependants_of
+SELECT d.job_id AS id, d.done, j.state, j.class_name
+FROM rocketjob_dependencies AS d JOIN rocketjob_jobs AS j ON j.id = d.job_id
+WHERE d.depends_on_id = :id
+ORDER BY d.job_id LIMIT :limit;
