@@ -5,10 +5,12 @@ from __future__ import annotations
 from rocketjob.batch import BatchJob, BatchStatus, FailedRecord, FailedSlice, FailureGroup
 from rocketjob.config import configure, database_url
 from rocketjob.cron import CronInfo, list_cron, pause_cron, resume_cron, run_cron_now
+from rocketjob.dirmon import DirmonEntry, DirmonState
 from rocketjob.errors import (
     ConfigurationError,
     CronNotFound,
     DatabaseUnavailable,
+    DirmonEntryNotFound,
     InvalidTransition,
     JobNotFound,
     OutputNotReady,
@@ -47,6 +49,9 @@ __all__ = [
     "CronInfo",
     "CronNotFound",
     "DatabaseUnavailable",
+    "DirmonEntry",
+    "DirmonEntryNotFound",
+    "DirmonState",
     "FailedFilter",
     "FailedJobGroup",
     "FailedRecord",

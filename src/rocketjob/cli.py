@@ -124,6 +124,11 @@ def migrate(database_url: str) -> None:
 @click.option("--name", default=None, help="Worker name (default host:pid).")
 @click.option("--burst", is_flag=True, help="Exit when no job is left to do.")
 @click.option(
+    "--dirmon",
+    is_flag=True,
+    help="Keep the dirmon scan scheduled (rocketjob.jobs.DirmonJob); needs dirmon roots.",
+)
+@click.option(
     "--poll-interval",
     default=1.0,
     show_default=True,
@@ -157,6 +162,7 @@ def worker(
     exclude: str | None,
     name: str | None,
     burst: bool,
+    dirmon: bool,
     poll_interval: float,
     zombie_timeout: float,
     stop_timeout: float,
@@ -167,6 +173,11 @@ def worker(
         handler = logging.FileHandler(log_file)
         handler.setFormatter(logging.Formatter(LOG_FORMAT))
         logging.getLogger().addHandler(handler)
+    if dirmon:
+        from rocketjob.dirmon.paths import roots
+
+        roots()  # none configured: refuse to start, saying how
+        modules = (*modules, "rocketjob.dirmon.job")
     if processes > 1:
         from rocketjob.worker.supervisor import Supervisor
 

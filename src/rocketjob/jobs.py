@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import getpass
+import importlib
 import os
 import socket
 import sys
@@ -42,6 +43,8 @@ RACE_RETRIES = 50
 CHECKPOINT_INTERVAL = 0.1
 
 _classes: dict[str, type[Job]] = {}
+# Job classes of rocketjob itself, imported when a job of theirs is read: their module.
+_BUILT_IN = {"rocketjob.jobs.DirmonJob": "rocketjob.dirmon.job"}
 
 
 class JobInterrupted(BaseException):
@@ -56,8 +59,13 @@ class JobInterrupted(BaseException):
 
 
 def job_class(class_name: str) -> type[Job] | None:
-    """The imported Job subclass stored under `class_name`; never imports anything."""
-    return _classes.get(class_name)
+    """The imported Job subclass stored under `class_name`; never imports anything but
+    rocketjob's own job classes."""
+    cls = _classes.get(class_name)
+    if cls is None and class_name in _BUILT_IN:
+        importlib.import_module(_BUILT_IN[class_name])
+        cls = _classes.get(class_name)
+    return cls
 
 
 def job_classes() -> list[type[Job]]:
@@ -496,3 +504,12 @@ _RESERVED = {
     if not name.startswith("_") and name not in SETTABLE
 }
 _RESERVED["connection"] = "is create()'s own argument (the application's connection)"
+
+
+def __getattr__(name: str) -> Any:
+    # rocketjob.jobs.DirmonJob, loaded only by those who use it.
+    if name == "DirmonJob":
+        from rocketjob.dirmon.job import DirmonJob
+
+        return DirmonJob
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple, TypeVar
 from rocketjob.errors import ConfigurationError, SchemaOutOfDate
 from rocketjob.store.batches import BatchStore
 from rocketjob.store.cron import CronStore
+from rocketjob.store.dirmon import DirmonStore
 from rocketjob.store.executor import Claim, Clock, Row
 from rocketjob.store.failures import FailureStore
 from rocketjob.store.sqlfiles import Migration, load_migrations, load_queries
@@ -67,7 +68,7 @@ class Finished(NamedTuple):
     keep: bool  # False: the job is destroyed on completion
 
 
-class Store(BatchStore, WorkerStore, FailureStore, CronStore, ABC):
+class Store(BatchStore, WorkerStore, FailureStore, CronStore, DirmonStore, ABC):
     backend: str
     url: str
 
