@@ -343,10 +343,12 @@ def demo(host: str, port: int) -> None:
 def _add_commands() -> None:
     from rocketjob.batch.commands import batch
     from rocketjob.cli_cron import cron
+    from rocketjob.cli_dirmon import dirmon
     from rocketjob.cli_jobs import jobs
 
     main.add_command(batch)
     main.add_command(cron)
+    main.add_command(dirmon)
     main.add_command(jobs)
 
 

@@ -73,7 +73,10 @@ def test_patterns_outside_the_roots_are_refused(
 def test_an_archive_outside_the_roots_is_refused(store: Store, inbox: Path) -> None:
     with pytest.raises(rj.ValidationError) as refused:
         rj.DirmonEntry.create(
-            name="x", pattern=f"{inbox}/in/*", job_class=dirmon_jobs.Ingest, archive_directory="/tmp"
+            name="x",
+            pattern=f"{inbox}/in/*",
+            job_class=dirmon_jobs.Ingest,
+            archive_directory="/tmp",
         )
     assert "not under a dirmon root" in _problems(refused)["archive_directory"]
 

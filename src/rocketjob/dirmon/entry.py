@@ -198,7 +198,9 @@ def _validated(
         problems.append(("pattern", str(error)))
     if properties is None:
         properties = {}
-    class_name = getattr(job_class, "class_name", None) if isinstance(job_class, type) else job_class
+    class_name = (
+        getattr(job_class, "class_name", None) if isinstance(job_class, type) else job_class
+    )
     if not isinstance(properties, dict):
         problems.append(("properties", "must be an object of job field values"))
     elif not isinstance(class_name, str) or not class_name.strip():

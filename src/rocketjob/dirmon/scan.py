@@ -22,9 +22,10 @@ import logging
 import os
 import re
 import signal
+import socket
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from rocketjob.batch import BatchJob
@@ -32,14 +33,15 @@ from rocketjob.dirmon import paths
 from rocketjob.dirmon.entry import UPLOAD_FILE_NAME, DirmonEntry, DirmonState
 from rocketjob.errors import ConfigurationError, RocketJobError, UploadError
 from rocketjob.jobs import Job, job_class
-from rocketjob.store import NewJob, Store
+from rocketjob.store import NewJob, Row, Store
 
 log = logging.getLogger("rocketjob.dirmon")
 
 # Tests name a point here ("before_move", "after_move", "after_commit", "mid_upload") and
 # the scanning process kills itself there with SIGKILL: a crash at an exact moment.
 STOP_AT_ENV = "ROCKETJOB_DIRMON_STOP_AT"
-# An upload left unfinished by a scanner that is no live worker is done again after this.
+# An upload left unfinished by a scanner of another host that is no live worker is done
+# again after this (one of this host is known gone as soon as its process is).
 UPLOAD_GRACE = timedelta(seconds=60)
 _ARCHIVED = re.compile(r"^(\d+)_(.+)$")
 
@@ -174,7 +176,9 @@ class Scanner:
                         started.append(job_id)
         if cls.batch:
             cutoff = self.store.now() - UPLOAD_GRACE
-            for row in self.store.dirmon_unfinished_uploads(entry.id, cutoff):
+            for row in self.store.dirmon_unfinished_uploads(entry.id):
+                if not _scanner_gone(str(row["taken_by"]), bool(row["by_worker"]), row, cutoff):
+                    continue
                 archived = str(row["archive_path"])
                 if self.store.retake_dirmon_upload(archived, str(row["taken_by"]), self.name):
                     log.warning("dirmon %s: uploading %s again", entry.name, archived)
@@ -210,6 +214,21 @@ def _new_job(entry: DirmonEntry, cls: type[Job], placeholder: str) -> NewJob:
         sub_state=cls._first_sub_state(),
         **standard,
     )
+
+
+def _scanner_gone(taken_by: str, by_worker: bool, row: Row, cutoff: datetime) -> bool:
+    """Whether the scanner uploading a file is gone: a process of this host that is no
+    more, or (elsewhere) no registered worker for a while."""
+    host, _, pid = taken_by.rpartition(":")
+    if host == socket.gethostname() and pid.isdigit():
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
+    return not by_worker and row["taken_at"] < cutoff
 
 
 def stop_at(point: str) -> None:

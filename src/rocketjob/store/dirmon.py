@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from rocketjob.store.executor import Executor, Row
@@ -128,10 +127,10 @@ class DirmonStore(Executor):
     def dirmon_uploaded(self, archive_path: str) -> None:
         self.execute("dirmon_uploaded", {"archive_path": archive_path})
 
-    def dirmon_unfinished_uploads(self, entry_id: int, cutoff: datetime) -> list[Row]:
-        """Batch uploads from archived files whose scanner died before they ended."""
-        params = {"entry_id": entry_id, "cutoff": cutoff}
-        return self.fetch_all("dirmon_unfinished_uploads", params)
+    def dirmon_unfinished_uploads(self, entry_id: int) -> list[Row]:
+        """Batch uploads from archived files not finished yet: archive_path, job_id,
+        taken_by, taken_at, and by_worker (whether taken_by is a registered worker)."""
+        return self.fetch_all("dirmon_unfinished_uploads", {"entry_id": entry_id})
 
     def retake_dirmon_upload(self, archive_path: str, previous: str, taken_by: str) -> bool:
         """Makes `taken_by` the one to finish a dead scanner's upload; False if another

@@ -841,10 +841,11 @@ WHERE archive_path IN (SELECT value FROM json_each(:paths));
 UPDATE rocketjob_dirmon_takes SET uploaded = 1 WHERE archive_path = :archive_path;
 
 -- name: dirmon_unfinished_uploads
--- Batch uploads whose scanner is gone: not a live worker, and taken a while ago.
-SELECT t.archive_path, t.job_id, t.source_path, t.taken_by FROM rocketjob_dirmon_takes AS t
-WHERE t.entry_id = :entry_id AND NOT t.uploaded AND t.taken_at < :cutoff
-  AND NOT EXISTS (SELECT 1 FROM rocketjob_workers AS w WHERE w.name = t.taken_by);
+-- Batch uploads not finished yet, and whether the scanner doing each is a live worker.
+SELECT t.archive_path, t.job_id, t.taken_by, t.taken_at,
+       EXISTS (SELECT 1 FROM rocketjob_workers AS w WHERE w.name = t.taken_by) AS by_worker
+FROM rocketjob_dirmon_takes AS t
+WHERE t.entry_id = :entry_id AND NOT t.uploaded;
 
 -- name: dirmon_retake_upload
 -- Claims a dead scanner's unfinished upload for this one (one recoverer wins).
