@@ -96,7 +96,7 @@ def test_without_roots_an_entry_says_how_to_configure_them(
 def test_states_move_as_the_actions_allow(store: Store, inbox: Path) -> None:
     entry = rj.DirmonEntry.create(name="x", pattern=f"{inbox}/in/*", job_class=dirmon_jobs.Ingest)
     assert entry.actions == ["enable"]
-    with pytest.raises(rj.InvalidTransition, match="cannot disable a pending dirmon entry"):
+    with pytest.raises(rj.InvalidTransition, match="cannot disable dirmon entry x: it is pending"):
         entry.disable()
     entry = entry.enable()
     assert entry.state is rj.DirmonState.ENABLED

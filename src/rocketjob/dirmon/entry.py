@@ -157,7 +157,7 @@ class DirmonEntry:
             return self.from_row(row)
         current = self.reload()  # DirmonEntryNotFound if it is gone
         raise InvalidTransition(
-            f"cannot {action} a {current.state.value} dirmon entry ({current.name})"
+            f"cannot {action} dirmon entry {current.name}: it is {current.state.value}"
         )
 
     def as_dict(self) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 from rocketjob import config
 from rocketjob.errors import (
     CronNotFound,
+    DirmonEntryNotFound,
     DatabaseUnavailable,
     InvalidTransition,
     JobNotFound,
@@ -31,6 +32,7 @@ from rocketjob.mission_control import (
     batches,
     cron,
     cron_api,
+    dirmon_api,
     failures,
     failures_api,
     forms,
@@ -98,6 +100,7 @@ def create_app(
     app.include_router(api.router)
     app.include_router(failures_api.router)
     app.include_router(cron_api.router)
+    app.include_router(dirmon_api.router)
     app.include_router(pages.router)
     app.include_router(failures.router)
     app.include_router(forms.router)
@@ -174,6 +177,7 @@ def _add_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(JobNotFound, not_found)
     app.add_exception_handler(WorkerNotFound, not_found)
     app.add_exception_handler(CronNotFound, not_found)
+    app.add_exception_handler(DirmonEntryNotFound, not_found)
     app.add_exception_handler(InvalidTransition, refused)
     app.add_exception_handler(RocketJobError, refused)
     app.add_exception_handler(RequestValidationError, invalid)
