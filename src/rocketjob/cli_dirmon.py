@@ -114,8 +114,7 @@ def create(
     click.echo(f"dirmon entry {entry.id} {entry.name} created ({entry.state.value})")
 
 
-dirmon.command("create")(create)
-dirmon.command("add", help="Same as create.")(create)
+dirmon.add_command(dirmon.command("create")(create), "add")
 
 
 def _action(verb: str) -> Any:
@@ -138,7 +137,7 @@ def _action(verb: str) -> Any:
 
 for _verb in ("enable", "disable", "destroy"):
     dirmon.command(_verb)(_action(_verb))
-dirmon.command("remove", help="Same as destroy.")(_action("destroy"))
+dirmon.command("remove", help="Same as destroy: destroy a dirmon entry.")(_action("destroy"))
 
 
 @dirmon.command("scan")

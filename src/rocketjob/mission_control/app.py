@@ -20,8 +20,8 @@ from starlette.staticfiles import StaticFiles
 from rocketjob import config
 from rocketjob.errors import (
     CronNotFound,
-    DirmonEntryNotFound,
     DatabaseUnavailable,
+    DirmonEntryNotFound,
     InvalidTransition,
     JobNotFound,
     RocketJobError,

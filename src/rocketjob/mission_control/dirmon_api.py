@@ -65,7 +65,7 @@ def _saved(save: Any) -> dict[str, Any]:
     try:
         entry = save()
     except rj.ValidationError as error:
-        field, problem = error.errors[0]
+        field = error.errors[0][0]
         raise InvalidInput(str(error), ("body", field.split(".")[0])) from None
     return dict(entry.as_dict())
 
