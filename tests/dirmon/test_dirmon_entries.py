@@ -81,6 +81,29 @@ def test_an_archive_outside_the_roots_is_refused(store: Store, inbox: Path) -> N
     assert "not under a dirmon root" in _problems(refused)["archive_directory"]
 
 
+def test_an_archive_is_one_entrys_own(store: Store, inbox: Path) -> None:
+    rj.DirmonEntry.create(name="csv", pattern=f"{inbox}/in/*.csv", job_class=dirmon_jobs.Ingest)
+    (inbox / "done").symlink_to(inbox / "in" / "archive", target_is_directory=True)
+    for archive in ("archive", f"{inbox}/in/archive", f"{inbox}/done"):
+        with pytest.raises(rj.ValidationError) as refused:
+            rj.DirmonEntry.create(
+                name="txt",
+                pattern=f"{inbox}/in/*.txt",
+                job_class=dirmon_jobs.Ingest,
+                archive_directory=archive,
+            )
+        assert _problems(refused) == {
+            "archive_directory": f"{archive!r} is the archive directory of dirmon entry csv: "
+            "each entry needs its own"
+        }
+    txt = rj.DirmonEntry.create(
+        name="txt", pattern=f"{inbox}/in/*.txt", job_class=dirmon_jobs.Ingest, archive_directory="t"
+    )
+    assert txt.update(pattern=f"{inbox}/in/*.text").archive_directory == "t"  # its own, still
+    with pytest.raises(rj.ValidationError):
+        txt.update(archive_directory="archive")
+
+
 def test_without_roots_an_entry_says_how_to_configure_them(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:

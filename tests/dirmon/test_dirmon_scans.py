@@ -7,6 +7,7 @@ from pathlib import Path
 
 import dirmon_jobs
 import pytest
+from manual_clock import ManualClock
 
 import rocketjob as rj
 from rocketjob.dirmon.scan import Scanner
@@ -22,7 +23,9 @@ def _entry(inbox: Path, job_class: type[rj.Job], name: str = "orders") -> rj.Dir
     ).enable()
 
 
-def test_a_file_is_taken_once_it_stopped_growing(store: Store, inbox: Path) -> None:
+def test_a_file_is_taken_once_it_stopped_growing(
+    store: Store, inbox: Path, clock: ManualClock
+) -> None:
     entry = _entry(inbox, dirmon_jobs.Ingest)
     scanner = Scanner(store, "test")
     dropped = inbox / "in" / "2026" / "orders.csv"
@@ -32,7 +35,9 @@ def test_a_file_is_taken_once_it_stopped_growing(store: Store, inbox: Path) -> N
     assert scanner.scan(entry) == []  # seen once
     with dropped.open("a") as growing:
         growing.write("2\n")
+    clock.advance()
     assert scanner.scan(entry) == []  # grew since
+    clock.advance()
     [job_id] = scanner.scan(entry)
     archived = inbox / "in" / "archive" / f"{job_id}_orders.csv"
     assert archived.read_text() == "id\n1\n2\n"
@@ -41,17 +46,19 @@ def test_a_file_is_taken_once_it_stopped_growing(store: Store, inbox: Path) -> N
     assert isinstance(job, dirmon_jobs.Ingest)
     assert (job.upload_file_name, job.customer) == (str(archived), "globex")
     assert job.description == "orders: orders.csv"
+    clock.advance()
     assert scanner.scan(entry) == []  # the archive is not scanned
     assert (inbox / "in" / "notes.md").exists()
     assert entry.reload().files_started == 1
     assert entry.reload().last_scan_at is not None
 
 
-def test_a_batch_job_gets_the_file_uploaded(store: Store, inbox: Path) -> None:
+def test_a_batch_job_gets_the_file_uploaded(store: Store, inbox: Path, clock: ManualClock) -> None:
     entry = _entry(inbox, dirmon_jobs.Lines)
     scanner = Scanner(store, "test")
     (inbox / "in" / "lines.txt").write_text("a\nb\nc\n")
     scanner.scan(entry)
+    clock.advance()
     [job_id] = scanner.scan(entry)
     job = rj.BatchJob.find(job_id)
     assert job.batch_status().record_count == 3
@@ -59,7 +66,7 @@ def test_a_batch_job_gets_the_file_uploaded(store: Store, inbox: Path) -> None:
 
 
 def test_a_failing_entry_turns_failed_and_the_others_go_on(
-    store: Store, inbox: Path, tmp_path: Path
+    store: Store, inbox: Path, tmp_path: Path, clock: ManualClock
 ) -> None:
     broken = _entry(inbox, dirmon_jobs.Ingest, name="broken")
     working = rj.DirmonEntry.create(
@@ -73,6 +80,7 @@ def test_a_failing_entry_turns_failed_and_the_others_go_on(
     (inbox / "in" / "a.txt").write_text("x")
     scanner = Scanner(store, "test")
     assert scanner.scan_all().failed == ["broken"]
+    clock.advance()
     report = scanner.scan_all()
     assert report.entries == 1
     assert broken.reload().state is rj.DirmonState.FAILED
@@ -80,6 +88,22 @@ def test_a_failing_entry_turns_failed_and_the_others_go_on(
     assert working.reload().state is rj.DirmonState.ENABLED
     [job_id] = report.started
     assert (inbox / "in" / "done" / f"{job_id}_a.txt").exists()
+
+
+def test_scans_less_than_a_second_apart_never_take_a_file(
+    store: Store, inbox: Path, clock: ManualClock
+) -> None:
+    """Two scanners overlapping (each its own scan) see the same size: too soon to tell."""
+    entry = _entry(inbox, dirmon_jobs.Ingest)
+    (inbox / "in" / "slow.csv").write_text("id\n")  # its writer may not be done
+    assert Scanner(store, "host-a:1").scan(entry) == []
+    clock.advance(0.005)
+    assert Scanner(store, "host-b:1").scan(entry) == []
+    clock.advance(0.990)
+    assert Scanner(store, "host-b:1").scan(entry) == []  # 995 ms after the first look
+    clock.advance(0.005)
+    assert len(Scanner(store, "host-a:1").scan(entry)) == 1
+    assert not (inbox / "in" / "slow.csv").exists()
 
 
 def test_a_file_moved_whose_take_never_committed_is_taken_again(store: Store, inbox: Path) -> None:

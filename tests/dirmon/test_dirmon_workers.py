@@ -13,7 +13,7 @@ from processes import rocketjob, start_rocketjob, wait_until
 
 import rocketjob as rj
 from rocketjob.dirmon.job import DIRMON_CRON_ENV
-from rocketjob.dirmon.scan import STOP_AT_ENV
+from rocketjob.dirmon.scan import SETTLE, STOP_AT_ENV
 from rocketjob.store import Store
 
 
@@ -65,7 +65,7 @@ def test_a_scanner_killed_mid_take_leaves_one_job_per_file_after_restart(
     store: Store, database_url: str, dirmon_env: Path, point: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     inbox = dirmon_env / "in"
-    rj.DirmonEntry.create(
+    entry = rj.DirmonEntry.create(
         name="lines", pattern=f"{inbox}/*.txt", job_class=dirmon_jobs.Lines
     ).enable()
     (inbox / "f.txt").write_text("".join(f"line {i}\n" for i in range(60)))
@@ -74,6 +74,15 @@ def test_a_scanner_killed_mid_take_leaves_one_job_per_file_after_restart(
             "dirmon", "scan", "--once", "--import", "dirmon_jobs", database_url=database_url
         ).returncode
         == 0
+    )
+    # The next scan must be a second after this one for the file to be taken.
+    wait_until(
+        lambda: all(
+            store.now() - seen["seen_at"] >= SETTLE
+            for seen in store.dirmon_observations(entry.id).values()
+        ),
+        10,
+        "a second since the file was seen",
     )
     monkeypatch.setenv(STOP_AT_ENV, point)
     killed = rocketjob(

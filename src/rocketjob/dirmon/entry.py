@@ -54,6 +54,7 @@ class DirmonEntry:
     last_error: str | None
     last_scan_at: datetime | None
     files_started: int
+    last_job_id: int | None  # the job of the latest file taken
     created_at: datetime
     updated_at: datetime
 
@@ -74,6 +75,21 @@ class DirmonEntry:
         if row is None:
             raise ValidationError("dirmon entry", [("name", f"{name!r} is taken")])
         return cls.from_row(row)
+
+    @classmethod
+    def check(
+        cls,
+        *,
+        name: str,
+        pattern: str,
+        job_class: str | type[Job],
+        properties: dict[str, Any] | None = None,
+        archive_directory: str = DEFAULT_ARCHIVE,
+        entry_id: int | None = None,
+    ) -> None:
+        """Raises the ValidationError that saving these values (as entry `entry_id`, or
+        as a new entry) would raise; saves nothing."""
+        _validated(name, pattern, job_class, properties, archive_directory, entry_id)
 
     def update(self, **changes: Any) -> Self:
         """Saves new values for any of name, pattern, job_class, properties and
@@ -123,6 +139,7 @@ class DirmonEntry:
         values = {field.name: row[field.name] for field in dataclasses.fields(cls)}
         values["state"] = DirmonState(row["state"])
         values["files_started"] = int(row["files_started"])
+        values["last_job_id"] = None if row["last_job_id"] is None else int(row["last_job_id"])
         return cls(**values)
 
     def reload(self) -> Self:
@@ -192,8 +209,10 @@ def _validated(
         if not isinstance(archive_directory, str):
             problems.append(("archive_directory", "must be a string"))
         elif pattern_ok:
-            for problem in paths.archive_problems(pattern, archive_directory):
-                problems.append(("archive_directory", problem))
+            archive_problems = paths.archive_problems(pattern, archive_directory)
+            if not archive_problems:
+                archive_problems = _shared_archive(pattern, archive_directory, entry_id)
+            problems.extend(("archive_directory", problem) for problem in archive_problems)
     except ConfigurationError as error:
         problems.append(("pattern", str(error)))
     if properties is None:
@@ -216,6 +235,21 @@ def _validated(
         "properties": properties,
         "archive_directory": archive_directory,
     }
+
+
+def _shared_archive(pattern: str, archive_directory: str, entry_id: int | None) -> list[str]:
+    """An archive is one entry's own: recovery takes every `<id>_` file in it that no
+    take recorded, which would start another entry's in-flight files as its own jobs."""
+    mine = paths.real_archive(pattern, archive_directory)
+    for row in get_store().list_dirmon_entries():
+        if int(row["id"]) == entry_id:
+            continue
+        if paths.real_archive(str(row["pattern"]), str(row["archive_directory"])) == mine:
+            return [
+                f"{archive_directory!r} is the archive directory of dirmon entry "
+                f"{row['name']}: each entry needs its own"
+            ]
+    return []
 
 
 def _class_problems(class_name: str, properties: dict[str, Any]) -> list[tuple[str, str]]:

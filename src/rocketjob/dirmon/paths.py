@@ -75,6 +75,11 @@ def archive_path(pattern: str, archive_directory: str) -> Path:
     return given if given.is_absolute() else base_directory(pattern) / given
 
 
+def real_archive(pattern: str, archive_directory: str) -> Path:
+    """The archive directory with every symlink resolved: two entries' archives compared."""
+    return Path(os.path.realpath(archive_path(pattern, archive_directory)))
+
+
 def archive_problems(pattern: str, archive_directory: str) -> list[str]:
     if not archive_directory or not archive_directory.strip():
         return ["is required"]

@@ -43,6 +43,10 @@ STOP_AT_ENV = "ROCKETJOB_DIRMON_STOP_AT"
 # An upload left unfinished by a scanner of another host that is no live worker is done
 # again after this (one of this host is known gone as soon as its process is).
 UPLOAD_GRACE = timedelta(seconds=60)
+# A file is complete once two observations this far apart (by the store's clock, the
+# database's on PostgreSQL) saw the same size and mtime: scans that overlap, or follow
+# each other by milliseconds, never take a file that is still being written.
+SETTLE = timedelta(seconds=1)
 _ARCHIVED = re.compile(r"^(\d+)_(.+)$")
 
 
@@ -95,19 +99,21 @@ class Scanner:
         for path, info in paths.matching_files(entry.pattern, archive):
             seen.add(path)
             before = observed.get(path)
-            if (
+            unchanged = (
                 before is not None
                 and before["scan_id"] != scan_id
                 and int(before["size"]) == info.st_size
                 and int(before["mtime_ns"]) == info.st_mtime_ns
-            ):
-                job_id = self.take(entry, cls, path, archive, os.path.basename(path))
-                if job_id is not None:
-                    started.append(job_id)
-            else:
+            )
+            if not unchanged:
                 self.store.save_dirmon_observation(
                     entry.id, path, info.st_size, info.st_mtime_ns, scan_id
                 )
+            elif before is not None and self.store.now() - before["seen_at"] >= SETTLE:
+                job_id = self.take(entry, cls, path, archive, os.path.basename(path))
+                if job_id is not None:
+                    started.append(job_id)
+            # else: unchanged, too soon to tell; the earlier observation stands
         for path in observed.keys() - seen:
             self.store.forget_dirmon_observation(entry.id, path)
         self.store.dirmon_scanned(entry.id)

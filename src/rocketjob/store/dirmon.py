@@ -110,7 +110,7 @@ class DirmonStore(Executor):
             "uploaded": uploaded,
         }
         self.execute("insert_dirmon_take", params)
-        self.execute("count_dirmon_take", {"id": entry_id})
+        self.execute("count_dirmon_take", {"id": entry_id, "job_id": job_id})
         self.forget_dirmon_observation(entry_id, source_path)
 
     def set_job_fields(self, job_id: int, fields: str) -> None:

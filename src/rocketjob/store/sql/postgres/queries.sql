@@ -985,7 +985,7 @@ SET state = 'failed', last_error = %(error)s, last_scan_at = %(now)s, updated_at
 WHERE id = %(id)s AND state = 'enabled';
 
 -- name: dirmon_observations
-SELECT path, size, mtime_ns, scan_id FROM rocketjob_dirmon_files WHERE entry_id = %(entry_id)s;
+SELECT path, size, mtime_ns, scan_id, seen_at FROM rocketjob_dirmon_files WHERE entry_id = %(entry_id)s;
 
 -- name: save_dirmon_observation
 INSERT INTO rocketjob_dirmon_files (entry_id, path, size, mtime_ns, scan_id, seen_at)
@@ -1010,7 +1010,8 @@ INSERT INTO rocketjob_dirmon_takes (archive_path, entry_id, job_id, source_path,
 VALUES (%(archive_path)s, %(entry_id)s, %(job_id)s, %(source_path)s, %(taken_by)s, %(now)s, %(uploaded)s);
 
 -- name: count_dirmon_take
-UPDATE rocketjob_dirmon_entries SET files_started = files_started + 1 WHERE id = %(id)s;
+UPDATE rocketjob_dirmon_entries SET files_started = files_started + 1, last_job_id = %(job_id)s
+WHERE id = %(id)s;
 
 -- name: dirmon_takes_of_paths
 SELECT archive_path FROM rocketjob_dirmon_takes

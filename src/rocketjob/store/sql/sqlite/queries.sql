@@ -806,7 +806,7 @@ SET state = 'failed', last_error = :error, last_scan_at = :now, updated_at = :no
 WHERE id = :id AND state = 'enabled';
 
 -- name: dirmon_observations
-SELECT path, size, mtime_ns, scan_id FROM rocketjob_dirmon_files WHERE entry_id = :entry_id;
+SELECT path, size, mtime_ns, scan_id, seen_at FROM rocketjob_dirmon_files WHERE entry_id = :entry_id;
 
 -- name: save_dirmon_observation
 INSERT INTO rocketjob_dirmon_files (entry_id, path, size, mtime_ns, scan_id, seen_at)
@@ -831,7 +831,8 @@ INSERT INTO rocketjob_dirmon_takes (archive_path, entry_id, job_id, source_path,
 VALUES (:archive_path, :entry_id, :job_id, :source_path, :taken_by, :now, :uploaded);
 
 -- name: count_dirmon_take
-UPDATE rocketjob_dirmon_entries SET files_started = files_started + 1 WHERE id = :id;
+UPDATE rocketjob_dirmon_entries SET files_started = files_started + 1, last_job_id = :job_id
+WHERE id = :id;
 
 -- name: dirmon_takes_of_paths
 SELECT archive_path FROM rocketjob_dirmon_takes

@@ -12,6 +12,8 @@ CREATE TABLE rocketjob_dirmon_entries (
     last_error text,
     last_scan_at timestamptz,
     files_started bigint NOT NULL DEFAULT 0,
+    -- the job of the latest file taken: the page links to it
+    last_job_id bigint,
     created_at timestamptz NOT NULL,
     updated_at timestamptz NOT NULL
 );

@@ -12,6 +12,8 @@ CREATE TABLE rocketjob_dirmon_entries (
     last_error text,
     last_scan_at text,
     files_started integer NOT NULL DEFAULT 0,
+    -- the job of the latest file taken: the page links to it
+    last_job_id integer,
     created_at text NOT NULL,
     updated_at text NOT NULL
 );
