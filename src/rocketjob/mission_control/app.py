@@ -32,6 +32,7 @@ from rocketjob.mission_control import (
     batches,
     cron,
     cron_api,
+    dirmon,
     dirmon_api,
     failures,
     failures_api,
@@ -106,6 +107,7 @@ def create_app(
     app.include_router(forms.router)
     app.include_router(batches.router)
     app.include_router(cron.router)
+    app.include_router(dirmon.router)
     static = resources.files("rocketjob.mission_control") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     _add_error_handlers(app)

@@ -56,6 +56,7 @@ class DirmonEntryOut(BaseModel):
     last_error: str | None = Field(description="why the last scan failed (state failed)")
     last_scan_at: datetime | None
     files_started: int
+    last_job_id: int | None = Field(description="the job of the latest file taken")
     created_at: datetime
     updated_at: datetime
     actions: list[DirmonActionName] = Field(description="what its state allows")
