@@ -81,7 +81,7 @@ def test_bad_values_are_shown_beside_their_fields_with_the_input_kept(
     assert "No dirmon entries yet." in text_of(client.get("/dirmon").text)
     sent = _fields(root, pattern="/etc/*.conf", properties='{"batch_size": "many"}', name=" ")
     response = client.post("/dirmon", data={"csrf_token": csrf_token(client), **sent})
-    assert response.status_code == 422
+    assert response.status_code == 200  # the form again, nothing saved
     errors = _errors(response.text)
     assert errors == {
         "name": "is required",
@@ -145,7 +145,7 @@ def test_an_entry_created_listed_edited_and_its_jobs_linked(
     assert '"customer": "globex"' in text_of(form)
     bad = _fields(root, job_class="dirmon_jobs.NoFileField")
     response = client.post(f"/dirmon/{entry.id}", data={"csrf_token": csrf_token(client), **bad})
-    assert response.status_code == 422
+    assert response.status_code == 200
     assert _errors(response.text)["job_class"].startswith(
         "dirmon_jobs.NoFileField must declare `upload_file_name: str`"
     )

@@ -147,7 +147,7 @@ def create_entry(
         entry = rj.DirmonEntry.create(**values)
     except rj.ValidationError as error:
         form.refused(_also_checked(values, error))
-        return _form_page(request, form, None, status_code=422)
+        return _form_page(request, form, None)
     text = f"Created dirmon entry {entry.name}: it is pending until enabled."
     return _renderer(request).redirect(request, Links.of(request).dirmon(), "ok", text)
 
@@ -179,7 +179,7 @@ def update_entry(
         saved = entry.update(**values)
     except rj.ValidationError as error:
         form.refused(_also_checked(values, error, entry.id))
-        return _form_page(request, form, entry, status_code=422)
+        return _form_page(request, form, entry)
     text = f"Saved dirmon entry {saved.name}: it is {saved.state.value}."
     return _renderer(request).redirect(request, Links.of(request).dirmon(), "ok", text)
 
@@ -242,9 +242,8 @@ def _also_checked(
     return error
 
 
-def _form_page(
-    request: Request, form: EntryForm, entry: rj.DirmonEntry | None, status_code: int = 200
-) -> HTMLResponse:
+def _form_page(request: Request, form: EntryForm, entry: rj.DirmonEntry | None) -> HTMLResponse:
+    """The form again, problems shown: a 200, as a page to fill in (nothing was saved)."""
     links = Links.of(request)
     context = {
         **_context(),
@@ -259,7 +258,7 @@ def _form_page(
         ),
         "upload_field": UPLOAD_FILE_NAME,
     }
-    return _renderer(request).page(request, "dirmon_form.html", context, status_code=status_code)
+    return _renderer(request).page(request, "dirmon_form.html", context)
 
 
 def _sentence(text: str) -> str:
