@@ -143,6 +143,9 @@ def test_an_entry_created_listed_edited_and_its_jobs_linked(
     form = client.get(f"/dirmon/{entry.id}/edit").text
     assert _value(form, "pattern") == f"{root}/**/*.csv"
     assert '"customer": "globex"' in text_of(form)
+    offered = re.findall(r'<option value="([^"]+)">', form)  # the classes dirmon can start
+    assert {"dirmon_jobs.Ingest", "dirmon_jobs.Lines"} <= set(offered)
+    assert not {"dirmon_jobs.NoFileField", "rocketjob.batch.job.BatchJob"} & set(offered)
     bad = _fields(root, job_class="dirmon_jobs.NoFileField")
     response = client.post(f"/dirmon/{entry.id}", data={"csrf_token": csrf_token(client), **bad})
     assert response.status_code == 200

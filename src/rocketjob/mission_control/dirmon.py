@@ -254,7 +254,7 @@ def _form_page(request: Request, form: EntryForm, entry: rj.DirmonEntry | None) 
         "classes": sorted(
             cls.class_name
             for cls in job_classes()
-            if cls.batch or UPLOAD_FILE_NAME in cls._fieldset.names
+            if cls is not rj.BatchJob and (cls.batch or UPLOAD_FILE_NAME in cls._fieldset.names)
         ),
         "upload_field": UPLOAD_FILE_NAME,
     }
