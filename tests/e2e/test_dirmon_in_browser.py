@@ -7,12 +7,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import dirmon_jobs
 import pytest
 from browsing import Server, confirm, free_port, responds, stop
 from playwright.sync_api import Page, expect
 from processes import rocketjob, start_rocketjob, wait_until
 
 import rocketjob as rj
+from rocketjob import config
 from rocketjob.config import DIRMON_ROOTS_ENV, get_store
 from rocketjob.dirmon.scan import SETTLE
 
@@ -126,3 +128,37 @@ def test_an_entry_from_the_form_to_the_job_it_started(
     expect(page.locator('tr[data-dirmon="orders"]')).to_have_count(0)
     assert rj.DirmonEntry.all() == []
     assert rj.Job.find(job_id).description == "orders: march.csv"
+
+
+def test_the_dirmon_page_never_scrolls_sideways(
+    page: Page, dirmon_server: Server, inbox: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    long_name = "nightly-exports-of-the-finance-department-warehouse"
+    monkeypatch.setattr(config, "_dirmon_roots", (str(inbox),))
+    for name, pattern in ((long_name, "exports/**/*.{csv,txt}"), ("orders", "*.csv")):
+        rj.DirmonEntry.create(
+            name=name,
+            pattern=f"{inbox}/{pattern}",
+            job_class=dirmon_jobs.Ingest,
+            archive_directory=f"archive-{name}",
+        ).enable()
+    for width, height in ((1280, 800), (1024, 768), (390, 844)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.goto(f"{dirmon_server.url}/dirmon")
+        row = page.locator(f'tr[data-dirmon="{long_name}"]')
+        expect(row.locator(".col-name")).to_have_text(long_name)
+        overflow = page.evaluate(
+            """() => {
+                const list = document.querySelector('.dirmon-list');
+                const root = document.documentElement;
+                return [root.scrollWidth - root.clientWidth, list.scrollWidth - list.clientWidth];
+            }"""
+        )
+        assert overflow == [0, 0], width
+        job_class = row.locator(".col-class .class-text")  # never cut short
+        assert job_class.evaluate("e => e.scrollWidth <= e.clientWidth"), width
+        name = row.locator(".col-name").bounding_box()  # never a letter a line
+        assert name is not None and name["width"] > 100, width
+        for button in row.get_by_role("button").all():
+            box = button.bounding_box()
+            assert box is not None and box["x"] + box["width"] <= width
