@@ -106,6 +106,26 @@ def test_scans_less_than_a_second_apart_never_take_a_file(
     assert not (inbox / "in" / "slow.csv").exists()
 
 
+def test_a_file_in_another_entrys_archive_is_not_taken_again(
+    store: Store, inbox: Path, clock: ManualClock
+) -> None:
+    everything = _entry(inbox, dirmon_jobs.Ingest, name="everything")  # in/**/*.{csv,txt}
+    daily = rj.DirmonEntry.create(
+        name="daily", pattern=f"{inbox}/in/daily/*.csv", job_class=dirmon_jobs.Ingest
+    ).enable()  # its archive, in/daily/archive, lies under the first entry's pattern
+    (inbox / "in" / "daily").mkdir()
+    (inbox / "in" / "daily" / "d.csv").write_text("x")
+    scanner = Scanner(store, "test")
+    scanner.scan(daily)
+    clock.advance()
+    [job_id] = scanner.scan(daily)
+    assert (inbox / "in" / "daily" / "archive" / f"{job_id}_d.csv").exists()
+    for _ in range(2):
+        assert scanner.scan(everything) == []
+        clock.advance()
+    assert everything.reload().files_started == 0
+
+
 def test_a_file_moved_whose_take_never_committed_is_taken_again(store: Store, inbox: Path) -> None:
     """What a scanner killed between the rename and the commit leaves behind."""
     entry = _entry(inbox, dirmon_jobs.Ingest)

@@ -91,11 +91,15 @@ def archive_problems(pattern: str, archive_directory: str) -> list[str]:
     return []
 
 
-def matching_files(pattern: str, archive: Path) -> Iterator[tuple[str, os.stat_result]]:
-    """Each regular file the pattern matches now, with its stat: none in the archive, none
-    that is a symlink or leads outside the roots, none this process could not move."""
+def matching_files(pattern: str, archives: list[Path]) -> Iterator[tuple[str, os.stat_result]]:
+    """Each regular file the pattern matches now, with its stat: none in an archive (any
+    entry's: a file another entry started a job for is not new), none that is a symlink or
+    leads outside the roots, none this process could not move."""
     allowed = roots()
-    real_archive = Path(os.path.realpath(archive))
+    # An archive leading out of the roots (refused when scanned) must not hide the roots.
+    real_archives = [
+        Path(os.path.realpath(archive)) for archive in archives if under_roots(archive, allowed)
+    ]
     for found in glob.iglob(pattern, flags=FLAGS):
         try:
             info = os.lstat(found)
@@ -104,7 +108,7 @@ def matching_files(pattern: str, archive: Path) -> Iterator[tuple[str, os.stat_r
         if not stat.S_ISREG(info.st_mode) or not under_roots(found, allowed):
             continue
         real = Path(os.path.realpath(found))
-        if real.is_relative_to(real_archive):
+        if any(real.is_relative_to(archive) for archive in real_archives):
             continue
         # Moving it needs write access to its directory; reading it, to the file.
         if not os.access(found, os.R_OK | os.W_OK) or not os.access(real.parent, os.W_OK):

@@ -96,7 +96,12 @@ class Scanner:
         observed = self.store.dirmon_observations(entry.id)
         scan_id = uuid.uuid4().hex
         seen: set[str] = set()
-        for path, info in paths.matching_files(entry.pattern, archive):
+        archives = [archive] + [
+            paths.archive_path(other.pattern, other.archive_directory)
+            for other in DirmonEntry.all()
+            if other.id != entry.id
+        ]
+        for path, info in paths.matching_files(entry.pattern, archives):
             seen.add(path)
             before = observed.get(path)
             unchanged = (
