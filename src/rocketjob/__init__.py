@@ -6,10 +6,12 @@ from rocketjob.batch import BatchJob, BatchStatus, FailedRecord, FailedSlice, Fa
 from rocketjob.behaviours.window import Window
 from rocketjob.config import configure, database_url
 from rocketjob.cron import CronInfo, list_cron, pause_cron, resume_cron, run_cron_now
+from rocketjob.dirmon import DirmonEntry, DirmonState
 from rocketjob.errors import (
     ConfigurationError,
     CronNotFound,
     DatabaseUnavailable,
+    DirmonEntryNotFound,
     InvalidTransition,
     JobNotFound,
     OutputNotReady,
@@ -48,6 +50,9 @@ __all__ = [
     "CronInfo",
     "CronNotFound",
     "DatabaseUnavailable",
+    "DirmonEntry",
+    "DirmonEntryNotFound",
+    "DirmonState",
     "FailedFilter",
     "FailedJobGroup",
     "FailedRecord",

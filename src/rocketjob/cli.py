@@ -129,6 +129,11 @@ def migrate(database_url: str) -> None:
 @click.option("--name", default=None, help="Worker name (default host:pid).")
 @click.option("--burst", is_flag=True, help="Exit when no job is left to do.")
 @click.option(
+    "--dirmon",
+    is_flag=True,
+    help="Keep the dirmon scan scheduled (rocketjob.jobs.DirmonJob); needs dirmon roots.",
+)
+@click.option(
     "--poll-interval",
     default=1.0,
     show_default=True,
@@ -163,6 +168,7 @@ def worker(
     exclude: str | None,
     name: str | None,
     burst: bool,
+    dirmon: bool,
     poll_interval: float,
     zombie_timeout: float,
     stop_timeout: float,
@@ -173,6 +179,11 @@ def worker(
         handler = logging.FileHandler(log_file)
         handler.setFormatter(logging.Formatter(LOG_FORMAT))
         logging.getLogger().addHandler(handler)
+    if dirmon:
+        from rocketjob.dirmon.paths import roots
+
+        roots()  # none configured: refuse to start, saying how
+        modules = (*modules, "rocketjob.dirmon.job")
     if processes > 1:
         from rocketjob.worker.supervisor import Supervisor
 
@@ -343,10 +354,12 @@ def demo(host: str, port: int) -> None:
 def _add_commands() -> None:
     from rocketjob.batch.commands import batch
     from rocketjob.cli_cron import cron
+    from rocketjob.cli_dirmon import dirmon
     from rocketjob.cli_jobs import jobs
 
     main.add_command(batch)
     main.add_command(cron)
+    main.add_command(dirmon)
     main.add_command(jobs)
 
 

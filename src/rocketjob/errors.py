@@ -31,6 +31,10 @@ class CronNotFound(RocketJobError, LookupError):
     """No cron schedule of that class is known (a worker that imports it writes it)."""
 
 
+class DirmonEntryNotFound(RocketJobError, LookupError):
+    """No dirmon entry with that id or name exists."""
+
+
 class InvalidTransition(RocketJobError):
     """The state table refuses this action in the job's current state."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import getpass
+import importlib
 import os
 import socket
 import sys
@@ -50,6 +51,8 @@ RACE_RETRIES = 50
 CHECKPOINT_INTERVAL = 0.1
 
 _classes: dict[str, type[Job]] = {}
+# Job classes of rocketjob itself, imported when a job of theirs is read: their module.
+_BUILT_IN = {"rocketjob.jobs.DirmonJob": "rocketjob.dirmon.job"}
 
 
 class JobInterrupted(BaseException):
@@ -64,8 +67,13 @@ class JobInterrupted(BaseException):
 
 
 def job_class(class_name: str) -> type[Job] | None:
-    """The imported Job subclass stored under `class_name`; never imports anything."""
-    return _classes.get(class_name)
+    """The imported Job subclass stored under `class_name`; never imports anything but
+    rocketjob's own job classes."""
+    cls = _classes.get(class_name)
+    if cls is None and class_name in _BUILT_IN:
+        importlib.import_module(_BUILT_IN[class_name])
+        cls = _classes.get(class_name)
+    return cls
 
 
 def job_classes() -> list[type[Job]]:
@@ -599,3 +607,12 @@ _RESERVED = {
 _RESERVED["connection"] = "is create()'s own argument (the application's connection)"
 _RESERVED["depends_on"] = "is create()'s own argument (the jobs to wait on)"
 _RESERVED["on_conflict"] = "is create()'s own argument (a singleton slot held)"
+
+
+def __getattr__(name: str) -> Any:
+    # rocketjob.jobs.DirmonJob, loaded only by those who use it.
+    if name == "DirmonJob":
+        from rocketjob.dirmon.job import DirmonJob
+
+        return DirmonJob
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

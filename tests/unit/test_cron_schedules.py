@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 import rocketjob as rj
-from rocketjob.behaviours.cron import Schedule
+from rocketjob.behaviours.cron import Schedule, schedule_of
 
 PARIS = "Europe/Paris"
 
@@ -60,8 +60,9 @@ def test_a_schedule_reads_in_words() -> None:
     ("attributes", "problem"),
     [
         ({"cron": "61 * * * *"}, "cron: '61 * * * *': Bad minute"),
-        ({"cron": "* * * *"}, "cron: must be 5 fields (minute hour day month weekday): '* * * *'"),
-        ({"cron": "0 0 * * * *"}, "cron: must be 5 fields"),
+        ({"cron": "* * * *"}, "cron: must be 5 fields (minute hour day month weekday), or 6"),
+        ({"cron": "0 0 0 * * * *"}, "cron: must be 5 fields"),
+        ({"cron": "61 * * * * *"}, "cron: '61 * * * * *': Bad second"),
         ({"cron": "0 9 * * *", "cron_timezone": "Mars/Olympus"}, "cron_timezone: not an IANA"),
         ({"cron": "0 9 * * *", "__annotations__": {"account": "int"}}, "every field needs a"),
     ],
@@ -74,3 +75,15 @@ def test_a_schedule_that_cannot_work_is_refused_when_the_class_is_defined(
     assert "cron settings of" in str(refused.value)
     assert "Nightly" in str(refused.value)
     assert problem in str(refused.value)
+
+
+def test_a_schedule_may_give_seconds_first() -> None:
+    class EveryTenSeconds(rj.Job):
+        cron = "*/10 * * * * *"
+
+        def perform(self) -> None: ...
+
+    schedule = schedule_of(EveryTenSeconds)
+    assert schedule is not None
+    after = datetime(2026, 1, 1, 12, 0, 3, tzinfo=UTC)
+    assert schedule.next_run(after) == datetime(2026, 1, 1, 12, 0, 10, tzinfo=UTC)

@@ -36,6 +36,13 @@ def test_openapi_documents_exactly_the_routes_of_the_design(client: TestClient) 
         # and cron schedules: listed, and run now, paused or resumed
         ("GET", "/api/cron"),
         ("POST", "/api/cron/{class_name}/{action}"),
+        # and dirmon entries: listed, created, changed, enabled or disabled, destroyed
+        ("GET", "/api/dirmon"),
+        ("POST", "/api/dirmon"),
+        ("GET", "/api/dirmon/{entry_id}"),
+        ("PUT", "/api/dirmon/{entry_id}"),
+        ("POST", "/api/dirmon/{entry_id}/{action}"),
+        ("DELETE", "/api/dirmon/{entry_id}"),
     }
     assert "actions" in spec["components"]["schemas"]["JobOut"]["properties"]
 

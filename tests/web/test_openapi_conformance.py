@@ -120,7 +120,7 @@ def test_the_api_keeps_to_its_openapi_document(served: str, tmp_path: Path) -> N
     output = run.stdout + run.stderr
     print(output)  # what was tested, shown with pytest -s
     assert run.returncode == 0, output
-    assert "Tested: 12" in output, output
+    assert "Tested: 18" in output, output
     generated = re.search(r"(\d+) generated", output)
     assert generated is not None and int(generated.group(1)) > 200, output
     assert "failure" not in output.split("SUMMARY")[-1].lower(), output

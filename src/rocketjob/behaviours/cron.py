@@ -54,8 +54,14 @@ def check_class(cls: type[Job]) -> None:
         return
     problems: list[tuple[str, str]] = []
     zone: Any = cls.cron_timezone
-    if not isinstance(cron, str) or len(cron.split()) != 5:
-        problems.append(("cron", f"must be 5 fields (minute hour day month weekday): {cron!r}"))
+    if not isinstance(cron, str) or len(cron.split()) not in (5, 6):
+        problems.append(
+            (
+                "cron",
+                "must be 5 fields (minute hour day month weekday), or 6 with seconds "
+                f"first: {cron!r}",
+            )
+        )
     else:
         try:
             CronSim(cron, datetime(2000, 1, 1))

@@ -21,6 +21,7 @@ from rocketjob import config
 from rocketjob.errors import (
     CronNotFound,
     DatabaseUnavailable,
+    DirmonEntryNotFound,
     InvalidTransition,
     JobNotFound,
     RocketJobError,
@@ -31,6 +32,8 @@ from rocketjob.mission_control import (
     batches,
     cron,
     cron_api,
+    dirmon,
+    dirmon_api,
     failures,
     failures_api,
     forms,
@@ -98,11 +101,13 @@ def create_app(
     app.include_router(api.router)
     app.include_router(failures_api.router)
     app.include_router(cron_api.router)
+    app.include_router(dirmon_api.router)
     app.include_router(pages.router)
     app.include_router(failures.router)
     app.include_router(forms.router)
     app.include_router(batches.router)
     app.include_router(cron.router)
+    app.include_router(dirmon.router)
     static = resources.files("rocketjob.mission_control") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     _add_error_handlers(app)
@@ -174,6 +179,7 @@ def _add_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(JobNotFound, not_found)
     app.add_exception_handler(WorkerNotFound, not_found)
     app.add_exception_handler(CronNotFound, not_found)
+    app.add_exception_handler(DirmonEntryNotFound, not_found)
     app.add_exception_handler(InvalidTransition, refused)
     app.add_exception_handler(RocketJobError, refused)
     app.add_exception_handler(RequestValidationError, invalid)

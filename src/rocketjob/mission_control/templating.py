@@ -87,6 +87,21 @@ class Links:
     def cron_action(self, class_name: str, action: str) -> str:
         return f"{self.root}/cron/{quote(class_name, safe='')}/{action}"
 
+    def dirmon(self) -> str:
+        return f"{self.root}/dirmon"
+
+    def dirmon_new(self) -> str:
+        return f"{self.root}/dirmon/new"
+
+    def dirmon_entry(self, entry_id: int) -> str:
+        return f"{self.root}/dirmon/{entry_id}"
+
+    def dirmon_edit(self, entry_id: int) -> str:
+        return f"{self.root}/dirmon/{entry_id}/edit"
+
+    def dirmon_action(self, entry_id: int, action: str) -> str:
+        return f"{self.root}/dirmon/{entry_id}/{action}"
+
     def static(self, name: str) -> str:
         return f"{self.root}/static/{name}"
 

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple, TypeVar
 from rocketjob.errors import ConfigurationError, SchemaOutOfDate
 from rocketjob.store.batches import BatchStore
 from rocketjob.store.cron import CronStore
+from rocketjob.store.dirmon import DirmonStore
 from rocketjob.store.executor import Claim, Clock, Row
 from rocketjob.store.failures import FailureStore
 from rocketjob.store.flow import FlowStore
@@ -72,7 +73,7 @@ class Finished(NamedTuple):
     keep: bool  # False: the job is destroyed on completion
 
 
-class Store(BatchStore, WorkerStore, FailureStore, CronStore, FlowStore, ABC):
+class Store(BatchStore, WorkerStore, FailureStore, CronStore, FlowStore, DirmonStore, ABC):
     backend: str
     url: str
 

@@ -40,9 +40,6 @@ class BatchStore(Executor):
     def _insert_slices(self, job_id: int, slices: Sequence[NewSlice]) -> None:
         """Inserts a chunk of slices in bulk (inside the caller's transaction)."""
 
-    def _array_param(self, values: Sequence[Any]) -> Any:
-        return list(values)
-
     # -- uploads --------------------------------------------------------------------------
 
     def start_upload(

@@ -55,6 +55,10 @@ class Executor(ABC):
         rows = self.fetch_all(query, params)
         return rows[0] if rows else None
 
+    def _array_param(self, values: Sequence[Any]) -> Any:
+        """A list as one parameter (SQLite passes it as JSON)."""
+        return list(values)
+
     def _names_param(self, names: Sequence[str]) -> dict[str, Any]:
         """A list of names as one parameter (SQLite passes it as JSON)."""
         return {"names": list(names)}

@@ -23,7 +23,7 @@ from rocketjob.store.flow import SlotTaken
 from rocketjob.store.sqlfiles import Migration
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
-JSON_COLUMNS = frozenset({"exception", "fields", "history"})
+JSON_COLUMNS = frozenset({"exception", "fields", "history", "properties"})
 BOOL_COLUMNS = frozenset({"destroy_on_complete"})
 # Long enough that several worker processes queue for the write lock instead of failing;
 # `?timeout=SECONDS` in the URL sets another.

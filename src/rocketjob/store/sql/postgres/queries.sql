@@ -1066,3 +1066,98 @@ SELECT d.job_id AS id, d.done, j.state, j.class_name
 FROM rocketjob_dependencies AS d JOIN rocketjob_jobs AS j ON j.id = d.job_id
 WHERE d.depends_on_id = %(id)s
 ORDER BY d.job_id LIMIT %(limit)s;
+
+-- name: insert_dirmon_entry
+-- None when the name is taken: names are unique.
+INSERT INTO rocketjob_dirmon_entries (name, pattern, job_class, properties, archive_directory,
+                                      state, created_at, updated_at)
+VALUES (%(name)s, %(pattern)s, %(job_class)s, %(properties)s::jsonb, %(archive_directory)s, 'pending', %(now)s, %(now)s)
+ON CONFLICT (name) DO NOTHING
+RETURNING *;
+
+-- name: update_dirmon_entry
+UPDATE rocketjob_dirmon_entries
+SET name = %(name)s, pattern = %(pattern)s, job_class = %(job_class)s, properties = %(properties)s::jsonb,
+    archive_directory = %(archive_directory)s, updated_at = %(now)s
+WHERE id = %(id)s
+RETURNING *;
+
+-- name: select_dirmon_entry
+SELECT * FROM rocketjob_dirmon_entries WHERE id = %(id)s;
+
+-- name: select_dirmon_entry_by_name
+SELECT * FROM rocketjob_dirmon_entries WHERE name = %(name)s;
+
+-- name: list_dirmon_entries
+SELECT * FROM rocketjob_dirmon_entries ORDER BY name;
+
+-- name: set_dirmon_state
+-- An operator's enable or disable: only from the states the action allows.
+UPDATE rocketjob_dirmon_entries
+SET state = %(state)s, last_error = NULL, updated_at = %(now)s
+WHERE id = %(id)s AND state = ANY(%(from_states)s::text[])
+RETURNING *;
+
+-- name: delete_dirmon_entry
+DELETE FROM rocketjob_dirmon_entries WHERE id = %(id)s;
+
+-- name: dirmon_scanned
+UPDATE rocketjob_dirmon_entries SET last_scan_at = %(now)s WHERE id = %(id)s;
+
+-- name: dirmon_failed
+-- A scan of an enabled entry failed: it stops until an operator enables it again.
+UPDATE rocketjob_dirmon_entries
+SET state = 'failed', last_error = %(error)s, last_scan_at = %(now)s, updated_at = %(now)s
+WHERE id = %(id)s AND state = 'enabled';
+
+-- name: dirmon_observations
+SELECT path, size, mtime_ns, scan_id, seen_at FROM rocketjob_dirmon_files WHERE entry_id = %(entry_id)s;
+
+-- name: save_dirmon_observation
+INSERT INTO rocketjob_dirmon_files (entry_id, path, size, mtime_ns, scan_id, seen_at)
+VALUES (%(entry_id)s, %(path)s, %(size)s, %(mtime_ns)s, %(scan_id)s, %(now)s)
+ON CONFLICT (entry_id, path) DO UPDATE SET
+    size = excluded.size, mtime_ns = excluded.mtime_ns, scan_id = excluded.scan_id,
+    seen_at = excluded.seen_at;
+
+-- name: forget_dirmon_observation
+DELETE FROM rocketjob_dirmon_files WHERE entry_id = %(entry_id)s AND path = %(path)s;
+
+-- name: dirmon_take_lock
+-- Takes run side by side; recovery waits for those in flight, and they for it.
+SELECT pg_advisory_xact_lock_shared(%(key)s);
+
+-- name: dirmon_recovery_lock
+SELECT pg_advisory_xact_lock(%(key)s);
+
+-- name: insert_dirmon_take
+INSERT INTO rocketjob_dirmon_takes (archive_path, entry_id, job_id, source_path, taken_by,
+                                    taken_at, uploaded)
+VALUES (%(archive_path)s, %(entry_id)s, %(job_id)s, %(source_path)s, %(taken_by)s, %(now)s, %(uploaded)s);
+
+-- name: count_dirmon_take
+UPDATE rocketjob_dirmon_entries SET files_started = files_started + 1, last_job_id = %(job_id)s
+WHERE id = %(id)s;
+
+-- name: dirmon_takes_of_paths
+SELECT archive_path FROM rocketjob_dirmon_takes
+WHERE archive_path = ANY(%(paths)s::text[]);
+
+-- name: dirmon_uploaded
+UPDATE rocketjob_dirmon_takes SET uploaded = true WHERE archive_path = %(archive_path)s;
+
+-- name: dirmon_unfinished_uploads
+-- Batch uploads not finished yet, and whether the scanner doing each is a live worker.
+SELECT t.archive_path, t.job_id, t.taken_by, t.taken_at,
+       EXISTS (SELECT 1 FROM rocketjob_workers AS w WHERE w.name = t.taken_by) AS by_worker
+FROM rocketjob_dirmon_takes AS t
+WHERE t.entry_id = %(entry_id)s AND NOT t.uploaded;
+
+-- name: dirmon_retake_upload
+-- Claims a dead scanner's unfinished upload for this one (one recoverer wins).
+UPDATE rocketjob_dirmon_takes SET taken_by = %(taken_by)s, taken_at = %(now)s
+WHERE archive_path = %(archive_path)s AND taken_by = %(previous)s AND NOT uploaded;
+
+-- name: dirmon_set_job_fields
+-- In the take's transaction: the job learns the name of its archived file (its own id in it).
+UPDATE rocketjob_jobs SET fields = %(fields)s::jsonb WHERE id = %(id)s;
