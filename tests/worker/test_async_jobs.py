@@ -100,9 +100,11 @@ def test_a_frozen_workers_async_jobs_run_once_elsewhere(
         gate.wait_reached(2)  # both slots busy at the gate
         ahead = AsyncRecord.create_many([{"path": str(out)}] * 6)
         frozen_name = rj.Job.find(held[0]).worker_name
+        # How far ahead it claims follows how fast its jobs went: on a loaded machine, not
+        # all six. Every one of them must run once, whoever claimed it.
         wait_until(
-            lambda: all(rj.Job.find(i).worker_name == frozen_name for i in ahead),
-            message="the jobs claimed ahead by the busy worker",
+            lambda: any(rj.Job.find(i).worker_name == frozen_name for i in ahead),
+            message="jobs claimed ahead by the busy worker",
         )
         frozen.send_signal(signal.SIGSTOP)
         gate.open()
