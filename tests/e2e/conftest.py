@@ -17,7 +17,10 @@ from workers import worker_row
 import rocketjob as rj
 
 
-@pytest.fixture(scope="session")
+# One Chromium per test file, not per session: a sync Playwright keeps its event loop set as
+# running on the main thread while it is open, and the tests after these (perform_now() of
+# an async job, which refuses to block a running loop) must find none.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     if not shutil.which(CHROMIUM):
         reason = f"no Chromium at {CHROMIUM} (apt-get install chromium)"
