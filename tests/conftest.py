@@ -17,6 +17,19 @@ from pg import PostgresServer
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
+# Tests of real worker processes racing against clocks (zombie timeouts, freezes, kills,
+# outages) run one at a time: `make test` runs the rest on two processes (pytest -n 2),
+# then these alone (pytest -m serial), so no other test's load skews their timing.
+SERIAL = ("worker", "chaos")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = Path(__file__).parent
+    for item in items:
+        if item.path.relative_to(root).parts[0] in SERIAL:
+            item.add_marker(pytest.mark.serial)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--chaos-scale",
