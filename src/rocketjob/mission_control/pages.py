@@ -116,6 +116,7 @@ def job(request: Request, job_id: JobId, fragment: Fragment = False) -> HTMLResp
     context = {
         "job": found,
         "neighbours": neighbours,
+        "waiting": found.waiting_reasons(),
         # what holds it that no worker will finish: the operator's to retry or destroy
         "holding_stopped": [n.in_words() for n in neighbours.holding if n.state in STOPPED],
         "state": state,
