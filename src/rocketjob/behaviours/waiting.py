@@ -159,6 +159,17 @@ def _no_worker(class_name: str, store: Store) -> WaitReason | None:
     return None
 
 
+def no_live_worker(store: Store) -> str | None:
+    """Why no queued job can run anywhere, if so: "no worker is alive", "all workers are
+    paused"; None while a live worker claims jobs."""
+    from rocketjob.worker.control import ZOMBIE_TIMEOUT
+
+    alive = store.live_workers(ZOMBIE_TIMEOUT)
+    if not alive:
+        return "no worker is alive"
+    return None if any(is_working(w) for w in alive) else "all workers are paused"
+
+
 def _filters(workers: list[Row]) -> str:
     """ "2 workers exclude it by --exclude 'Slow$'", grouped by filter."""
     groups: dict[str, int] = {}
