@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rocketjob.batch import BatchJob, BatchStatus, FailedRecord, FailedSlice, FailureGroup
+from rocketjob.behaviours.waiting import WaitReason
 from rocketjob.behaviours.window import Window
 from rocketjob.config import configure, database_url
 from rocketjob.cron import CronInfo, list_cron, pause_cron, resume_cron, run_cron_now
@@ -71,6 +72,7 @@ __all__ = [
     "SubState",
     "UploadError",
     "ValidationError",
+    "WaitReason",
     "Window",
     "WorkerInfo",
     "WorkerJob",

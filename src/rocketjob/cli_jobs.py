@@ -1,12 +1,13 @@
 """`rocketjob jobs …`: every action of Mission Control's job pages, on the command line.
 
-list, show, counts and failures read; retry, pause, resume, fail, abort, run-now and
+list, show, why, counts and failures read; retry, pause, resume, fail, abort, run-now and
 destroy act on one job; retry-failed and abort-failed act on every failed job a filter
 matches. Errors are one line on stderr with the exit codes of `rocketjob.cli`.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -152,6 +153,29 @@ def show(database_url: str, modules: tuple[str, ...], job_id: int) -> None:
 
 
 _TIMES = ("created_at", "run_at", "started_at", "completed_at", "expires_at")
+
+
+@jobs.command()
+@database_url_option
+@imports_option
+@click.option("--json", "as_json", is_flag=True, help="Print the reasons as JSON.")
+@click.argument("job_id", metavar="ID", type=click.IntRange(1))
+@reports_errors
+def why(database_url: str, modules: tuple[str, ...], as_json: bool, job_id: int) -> None:
+    """Why job ID is waiting: every reason that holds now, one a line (--import its
+    module for its throttle limit and processing window)."""
+    _open(database_url, modules)
+    job = rj.Job.find(job_id)
+    reasons = job.waiting_reasons()
+    if as_json:
+        click.echo(json.dumps([reason.to_json() for reason in reasons]))
+    elif reasons:
+        for reason in reasons:
+            click.echo(f"{reason.code}: {reason.message}")
+    elif job.state in (rj.State.QUEUED, rj.State.PAUSED):
+        click.echo(f"job #{job_id} waits for nothing: the next free worker takes it")
+    else:
+        click.echo(f"job #{job_id} is not waiting: it is {job.state}")
 
 
 def _cells(*values: object) -> list[Text]:

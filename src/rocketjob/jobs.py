@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, ClassVar, Self
 
-from rocketjob.behaviours import callbacks, retry
+from rocketjob.behaviours import callbacks, retry, waiting
 from rocketjob.behaviours import cron as schedules
 from rocketjob.behaviours import dependencies as dependency_rules
 from rocketjob.behaviours import singleton as singletons
@@ -21,6 +21,7 @@ from rocketjob.behaviours import throttle as throttles
 from rocketjob.behaviours import window as windows
 from rocketjob.behaviours.asynchronous import Awaitables, is_async
 from rocketjob.behaviours.dependencies import Dependencies
+from rocketjob.behaviours.waiting import WaitReason
 from rocketjob.behaviours.window import Window
 from rocketjob.changes import plan_change
 from rocketjob.config import get_store
@@ -434,6 +435,12 @@ class Job(callbacks.Callbacks, Awaitables):
         """The jobs this one waits on (`depends_on`) and the jobs that wait on it, with
         their states; `waits_on` also lists those done (completed, or gone)."""
         return get_store().neighbours(self._saved_id())
+
+    def waiting_reasons(self) -> list[WaitReason]:
+        """Why this queued or paused job is not running now: every reason that holds, from
+        the rules the claim obeys (see behaviours/waiting.py); [] for other states."""
+        store = get_store()
+        return waiting.waiting_reasons(self, store, store.now())
 
     def _saved_id(self) -> int:
         if self.id is None:

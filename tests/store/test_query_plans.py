@@ -193,3 +193,31 @@ def test_completions_and_the_dependants_they_release_probe_jobs_by_key(
     assert_no_full_scan_of_jobs(plan(big, "link_prerequisites", ids=[1, 2, 3]))
     for query in ("prerequisites_of", "dependants_of"):
         assert_no_full_scan_of_jobs(plan(big, query, id=5, limit=100), may_sort=True)
+
+
+def test_the_count_of_jobs_ahead_reads_ranges_of_the_claim_index(big: PostgresStore) -> None:
+    now = datetime.now(UTC)
+    ahead = plan(
+        big,
+        "count_ahead",
+        id=JOBS // 2,
+        priority=50,
+        run_at=None,
+        throttle=None,
+        now=now,
+        cap=10_000,
+    )
+    assert_no_full_scan_of_jobs(ahead)
+    assert {name for _, name in scans(ahead)} == {"rocketjob_jobs_claim"}
+    throttled = plan(
+        big,
+        "count_ahead_throttled",
+        id=JOBS // 2,
+        priority=50,
+        run_at=now,
+        throttle="Charge",
+        now=now,
+        cap=10_000,
+    )
+    assert_no_full_scan_of_jobs(throttled)
+    assert {name for _, name in scans(throttled)} <= {"rocketjob_jobs_throttled"}

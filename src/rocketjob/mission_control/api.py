@@ -156,6 +156,7 @@ def job_detail(job: rj.Job, now: datetime) -> dict[str, Any]:
         **job_out(job, now),
         "depends_on": [vars(n) for n in neighbours.waits_on],
         "dependants": [vars(n) for n in neighbours.waited_on_by],
+        "waiting": [reason.to_json() for reason in job.waiting_reasons()],
         "history": history,
         "failures": failures,
     }

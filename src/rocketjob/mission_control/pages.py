@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import HTMLResponse, RedirectResponse
 
 import rocketjob as rj
+from rocketjob.behaviours import waiting
 from rocketjob.config import get_store
 from rocketjob.mission_control import batches, failures, views
 from rocketjob.mission_control.api import (
@@ -68,6 +69,8 @@ def jobs(
         "page": page,
         "rows": _rows(page.jobs, now),
         "counts": counts,
+        # queued work no worker will take: the operator's cue to look at the workers
+        "stalled": waiting.no_live_worker(get_store()) if counts["queued"] else None,
         "now": now,
         "title": views.LIST_NAMES[state] + " jobs",
         "empty_text": views.EMPTY_TEXT[state],
@@ -116,6 +119,7 @@ def job(request: Request, job_id: JobId, fragment: Fragment = False) -> HTMLResp
     context = {
         "job": found,
         "neighbours": neighbours,
+        "waiting": found.waiting_reasons(),
         # what holds it that no worker will finish: the operator's to retry or destroy
         "holding_stopped": [n.in_words() for n in neighbours.holding if n.state in STOPPED],
         "state": state,

@@ -98,11 +98,24 @@ class NeighbourOut(BaseModel):
     done: bool = Field(description="the prerequisite completed or is gone: it holds nobody")
 
 
+class WaitReasonOut(BaseModel):
+    code: str = Field(
+        description="scheduled, paused, retry_backoff, throttled, window, dependencies, "
+        "singleton, no_worker or behind"
+    )
+    message: str = Field(description="the reason in plain words")
+    job_ids: list[int] = Field(description="the jobs it names (running in the throttle, waited on)")
+    worker_names: list[str] = Field(description="the workers it names")
+
+
 class JobDetailOut(JobOut):
     depends_on: list[NeighbourOut] = Field(
         description="the jobs it waits on (done or not); it runs once all are done"
     )
     dependants: list[NeighbourOut] = Field(description="the jobs that wait on it (the first 100)")
+    waiting: list[WaitReasonOut] = Field(
+        description="why a queued or paused job is not running now (empty otherwise)"
+    )
     history: list[HistoryOut]
     failures: list[FailureOut] = Field(description="every failure, oldest first")
     batch: BatchOut | None = Field(None, description="batch jobs: their records and slices")

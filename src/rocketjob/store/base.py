@@ -22,6 +22,7 @@ from rocketjob.store.executor import Claim, Clock, Row
 from rocketjob.store.failures import FailureStore
 from rocketjob.store.flow import FlowStore
 from rocketjob.store.sqlfiles import Migration, load_migrations, load_queries
+from rocketjob.store.waiting import WaitingStore
 from rocketjob.store.workers import WorkerStore
 
 # Counter delta rows that make reading the counts fold them first.
@@ -73,7 +74,9 @@ class Finished(NamedTuple):
     keep: bool  # False: the job is destroyed on completion
 
 
-class Store(BatchStore, WorkerStore, FailureStore, CronStore, FlowStore, DirmonStore, ABC):
+class Store(
+    BatchStore, WorkerStore, FailureStore, CronStore, FlowStore, DirmonStore, WaitingStore, ABC
+):
     backend: str
     url: str
 

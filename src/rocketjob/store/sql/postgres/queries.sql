@@ -1161,3 +1161,68 @@ WHERE archive_path = %(archive_path)s AND taken_by = %(previous)s AND NOT upload
 -- name: dirmon_set_job_fields
 -- In the take's transaction: the job learns the name of its archived file (its own id in it).
 UPDATE rocketjob_jobs SET fields = %(fields)s::jsonb WHERE id = %(id)s;
+
+-- name: wait_facts
+SELECT id, state, throttle, priority, run_at, waiting_on FROM rocketjob_jobs WHERE id = %(id)s;
+
+-- name: running_in_throttle
+SELECT id FROM rocketjob_jobs
+WHERE throttle = %(throttle)s AND state = 'running'
+ORDER BY id LIMIT %(limit)s;
+
+-- name: count_ahead
+-- Due unthrottled jobs before this one in claim order (priority, run_at NULLS FIRST, id),
+-- up to a cap: each branch is a range of the claim index, and the LIMIT stops the read.
+SELECT count(*) AS n FROM (
+    (SELECT 1 FROM rocketjob_jobs
+     WHERE state = 'queued' AND throttle IS NULL AND waiting_on = 0
+       AND priority < %(priority)s AND (run_at IS NULL OR run_at <= %(now)s)
+     LIMIT %(cap)s)
+    UNION ALL
+    (SELECT 1 FROM rocketjob_jobs
+     WHERE state = 'queued' AND throttle IS NULL AND waiting_on = 0
+       AND priority = %(priority)s AND run_at IS NULL
+       AND (%(run_at)s::timestamptz IS NOT NULL OR id < %(id)s)
+     LIMIT %(cap)s)
+    UNION ALL
+    (SELECT 1 FROM rocketjob_jobs
+     WHERE state = 'queued' AND throttle IS NULL AND waiting_on = 0
+       AND priority = %(priority)s AND run_at < %(run_at)s::timestamptz
+     LIMIT %(cap)s)
+    UNION ALL
+    (SELECT 1 FROM rocketjob_jobs
+     WHERE state = 'queued' AND throttle IS NULL AND waiting_on = 0
+       AND priority = %(priority)s AND run_at = %(run_at)s::timestamptz AND id < %(id)s
+     LIMIT %(cap)s)
+    LIMIT %(cap)s
+) AS ahead;
+
+-- name: count_ahead_throttled
+-- As count_ahead, among the due jobs of the same throttle (the throttled claim's index).
+SELECT count(*) AS n FROM (
+    (SELECT 1 FROM rocketjob_jobs
+     WHERE state = 'queued' AND throttle = %(throttle)s AND waiting_on = 0
+       AND priority < %(priority)s AND (run_at IS NULL OR run_at <= %(now)s)
+     LIMIT %(cap)s)
+    UNION ALL
+    (SELECT 1 FROM rocketjob_jobs
+     WHERE state = 'queued' AND throttle = %(throttle)s AND waiting_on = 0
+       AND priority = %(priority)s AND run_at IS NULL
+       AND (%(run_at)s::timestamptz IS NOT NULL OR id < %(id)s)
+     LIMIT %(cap)s)
+    UNION ALL
+    (SELECT 1 FROM rocketjob_jobs
+     WHERE state = 'queued' AND throttle = %(throttle)s AND waiting_on = 0
+       AND priority = %(priority)s AND run_at < %(run_at)s::timestamptz
+     LIMIT %(cap)s)
+    UNION ALL
+    (SELECT 1 FROM rocketjob_jobs
+     WHERE state = 'queued' AND throttle = %(throttle)s AND waiting_on = 0
+       AND priority = %(priority)s AND run_at = %(run_at)s::timestamptz AND id < %(id)s
+     LIMIT %(cap)s)
+    LIMIT %(cap)s
+) AS ahead;
+
+-- name: live_workers
+SELECT name, state, desired_state, include_classes, exclude_classes
+FROM rocketjob_workers WHERE heartbeat_at > %(cutoff)s ORDER BY name;

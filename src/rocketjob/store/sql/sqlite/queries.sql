@@ -236,13 +236,15 @@ SELECT state FROM rocketjob_jobs WHERE id = :id AND lease = :lease;
 
 -- name: register_worker
 INSERT INTO rocketjob_workers (name, host, pid, state, desired_state, threads, async_slots,
-                               started_at, heartbeat_at)
-VALUES (:name, :host, :pid, 'starting', NULL, :threads, :async_slots, :now, :now)
+                               started_at, heartbeat_at, include_classes, exclude_classes)
+VALUES (:name, :host, :pid, 'starting', NULL, :threads, :async_slots, :now, :now, :include,
+        :exclude)
 ON CONFLICT (name) DO UPDATE SET
     host = excluded.host, pid = excluded.pid, state = 'starting', desired_state = NULL,
     threads = excluded.threads, async_slots = excluded.async_slots,
     started_at = excluded.started_at,
-    heartbeat_at = excluded.heartbeat_at;
+    heartbeat_at = excluded.heartbeat_at,
+    include_classes = excluded.include_classes, exclude_classes = excluded.exclude_classes;
 
 -- name: heartbeat
 -- The worker reports its state and learns what operators asked of it.
@@ -961,3 +963,68 @@ WHERE archive_path = :archive_path AND taken_by = :previous AND NOT uploaded;
 -- name: dirmon_set_job_fields
 -- In the take's transaction: the job learns the name of its archived file (its own id in it).
 UPDATE rocketjob_jobs SET fields = :fields WHERE id = :id;
+
+-- name: wait_facts
+SELECT id, state, throttle, priority, run_at, waiting_on FROM rocketjob_jobs WHERE id = :id;
+
+-- name: running_in_throttle
+SELECT id FROM rocketjob_jobs
+WHERE throttle = :throttle AND state = 'running'
+ORDER BY id LIMIT :limit;
+
+-- name: count_ahead
+-- Due unthrottled jobs before this one in claim order (priority, run_at NULLS FIRST, id),
+-- up to a cap: each branch is a range of the claim index, and the LIMIT stops the read.
+SELECT count(*) AS n FROM (
+    SELECT * FROM (SELECT 1 FROM rocketjob_jobs INDEXED BY rocketjob_jobs_claim
+     WHERE state = 'queued' AND throttle IS NULL AND waiting_on = 0
+       AND priority < :priority AND (run_at IS NULL OR run_at <= :now)
+     LIMIT :cap)
+    UNION ALL
+    SELECT * FROM (SELECT 1 FROM rocketjob_jobs INDEXED BY rocketjob_jobs_claim
+     WHERE state = 'queued' AND throttle IS NULL AND waiting_on = 0
+       AND priority = :priority AND run_at IS NULL
+       AND (:run_at IS NOT NULL OR id < :id)
+     LIMIT :cap)
+    UNION ALL
+    SELECT * FROM (SELECT 1 FROM rocketjob_jobs INDEXED BY rocketjob_jobs_claim
+     WHERE state = 'queued' AND throttle IS NULL AND waiting_on = 0
+       AND priority = :priority AND run_at < :run_at
+     LIMIT :cap)
+    UNION ALL
+    SELECT * FROM (SELECT 1 FROM rocketjob_jobs INDEXED BY rocketjob_jobs_claim
+     WHERE state = 'queued' AND throttle IS NULL AND waiting_on = 0
+       AND priority = :priority AND run_at = :run_at AND id < :id
+     LIMIT :cap)
+    LIMIT :cap
+) AS ahead;
+
+-- name: count_ahead_throttled
+-- As count_ahead, among the due jobs of the same throttle (the throttled claim's index).
+SELECT count(*) AS n FROM (
+    SELECT * FROM (SELECT 1 FROM rocketjob_jobs INDEXED BY rocketjob_jobs_throttled
+     WHERE state = 'queued' AND throttle = :throttle AND waiting_on = 0
+       AND priority < :priority AND (run_at IS NULL OR run_at <= :now)
+     LIMIT :cap)
+    UNION ALL
+    SELECT * FROM (SELECT 1 FROM rocketjob_jobs INDEXED BY rocketjob_jobs_throttled
+     WHERE state = 'queued' AND throttle = :throttle AND waiting_on = 0
+       AND priority = :priority AND run_at IS NULL
+       AND (:run_at IS NOT NULL OR id < :id)
+     LIMIT :cap)
+    UNION ALL
+    SELECT * FROM (SELECT 1 FROM rocketjob_jobs INDEXED BY rocketjob_jobs_throttled
+     WHERE state = 'queued' AND throttle = :throttle AND waiting_on = 0
+       AND priority = :priority AND run_at < :run_at
+     LIMIT :cap)
+    UNION ALL
+    SELECT * FROM (SELECT 1 FROM rocketjob_jobs INDEXED BY rocketjob_jobs_throttled
+     WHERE state = 'queued' AND throttle = :throttle AND waiting_on = 0
+       AND priority = :priority AND run_at = :run_at AND id < :id
+     LIMIT :cap)
+    LIMIT :cap
+) AS ahead;
+
+-- name: live_workers
+SELECT name, state, desired_state, include_classes, exclude_classes
+FROM rocketjob_workers WHERE heartbeat_at > :cutoff ORDER BY name;
